@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make            build ./tcpwatch (and the scenario programs)
+# make deps       install the Debian packages the build and tests need
+# make test       run the test suite (root: it loads BPF into the running kernel)
+# make vmlinux    regenerate vmlinux/ from the running kernel's BTF
+# make V=1        show the commands
+
+OUTPUT     := build
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+CC         ?= gcc
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+KVER       := $(shell uname -r | cut -d. -f1,2)
+PYTHON     ?= /usr/bin/python3
+
+CFLAGS     ?= -g -O2
+WARNINGS   := -Wall -Wextra -Werror -Werror=undef -Wmissing-field-initializers \
+	      -Wshadow -Wformat=2 -Wno-unused-parameter
+CPPFLAGS   := -I$(OUTPUT) -Ibpf -Iuser -D_GNU_SOURCE
+LDLIBS     := -lbpf -lelf -lz
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf \
+	      -Wall -Werror
+
+USER_SRCS  := $(wildcard user/*.c)
+USER_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+SKEL       := $(OUTPUT)/tcpwatch.skel.h
+
+DEPS_PKGS  := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
+	      pkg-config iproute2 nftables iptables python3 python3-pytest
+
+ifeq ($(V),1)
+	Q =
+	msg =
+else
+	Q = @
+	msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all clean deps test vmlinux
+
+all: tcpwatch
+
+-include scenarios/scenarios.mk
+ifdef SCENARIO_BIN
+all: $(SCENARIO_BIN)
+endif
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/bpf:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bpf/tcpwatch.bpf.o: bpf/tcpwatch.bpf.c bpf/tcpwatch.h vmlinux/vmlinux.h | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(OUTPUT)/bpf/tcpwatch.bpf.o | $(OUTPUT)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name tcpwatch_bpf > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(SKEL) bpf/tcpwatch.h $(wildcard user/*.h) | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) $(CPPFLAGS) -c $< -o $@
+
+tcpwatch: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# Regenerate the committed kernel header from the running kernel.
+vmlinux:
+	$(call msg,GEN,vmlinux/vmlinux_$(shell uname -m)_$(KVER).h)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c \
+		> vmlinux/vmlinux_$(shell uname -m)_$(KVER).h
+	$(Q)printf '#include "vmlinux_%s_%s.h"\n' "$(shell uname -m)" "$(KVER)" \
+		> vmlinux/vmlinux.h
+
+# Install what is missing (Debian packages only).
+deps:
+	$(Q)missing=$$(for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+		grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "  APT      $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: all
+	$(Q)$(PYTHON) -m pytest -q tests
+
+clean:
+	$(call msg,CLEAN,)
+	$(Q)rm -rf $(OUTPUT) tcpwatch

@@ -1,0 +1,778 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcpwatch kernel side: TCP state changes, resets, retransmissions, socket
+ * errors and socket destruction, attributed to the process that owns the
+ * socket and filtered in the kernel.
+ *
+ * Every hook has one handler taking a socket pointer, and two thin entry
+ * points: tp_btf (preferred: typed arguments, cheapest) and the classic
+ * tracepoint (fallback when tracing programs are refused). The loader picks
+ * one of each pair before load.
+ *
+ * Ownership (see ../shared/tcp-behaviours.md, "the current pid is not the
+ * socket's owner"): most events run in softirq or, on loopback, in the peer's
+ * context, so the on-CPU task says nothing. The owner is recorded where the
+ * kernel does run in the owner's context (CLOSE -> SYN_SENT inside connect(),
+ * CLOSE -> LISTEN inside listen()), inherited by a listener's children,
+ * found through the socket's inode for sockets that existed before attach
+ * (user space seeds owners_by_inode from /proc/PID/fd), and kept by 4-tuple
+ * for the timewait mini-socket that outlives a closed socket.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tcpwatch.h"
+
+#define AF_INET		2
+#define AF_INET6	10
+#define IPPROTO_TCP	6
+
+/* Set by the loader before load; frozen, so the verifier prunes on them. */
+const volatile bool filter_pid = false;
+const volatile bool filter_port = false;
+const volatile __u16 filter_family = 0;
+const volatile bool follow_forks = true;
+const volatile bool have_fd_owners = false;
+const volatile bool rst_reason_arg = false;	/* tp_btf tcp_send_reset has 3 args */
+const volatile __u64 wakeup_bytes = 0;		/* wake user space past this backlog */
+
+struct tw_tuple {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);	/* resized by the loader (--buffer) */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TW_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* --pid: the tgids to trace (and, with follow_forks, their descendants). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TW_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+/* --port: local or remote ports to trace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u16);
+	__type(value, __u8);
+} ports SEC(".maps");
+
+/* Socket address -> owner. Deleted at tcp_destroy_sock; LRU bounds it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct tw_owner);
+} owners SEC(".maps");
+
+/* Socket inode -> owner, for sockets that existed before attach. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct tw_owner);
+} owners_by_inode SEC(".maps");
+
+/* (netns, port) -> listening socket and its owner, for accepted children. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct tw_listen_key);
+	__type(value, struct tw_listener);
+} listeners SEC(".maps");
+
+/*
+ * Local 4-tuple -> owner, for what has no owned socket pointer: the timewait
+ * mini-socket that replaces a closed socket, and sk-less hooks.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct tw_tuple);
+	__type(value, struct tw_owner);
+} tuples SEC(".maps");
+
+/*
+ * RSTs sent with no socket (NO_SOCKET), keyed by the tuple of the socket
+ * they are addressed to, held until that socket's tcp_receive_reset shows
+ * whether its owner is traced. Only used with --pid.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct tw_tuple);
+	__type(value, struct tw_event);
+} pending_rst SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline __u32 current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+/* Endpoints of a full, request or timewait socket, from sock_common. */
+static __always_inline void read_endpoints(struct tw_event *e,
+					   const struct sock *sk)
+{
+	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	/* skc_num is zeroed on a closing socket; inet_sport is not. */
+	if (state == TCP_TIME_WAIT)
+		e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_timewait_sock *)sk,
+						   tw_sport));
+	else if (state == TCP_NEW_SYN_RECV)
+		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	else
+		e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk,
+						   inet_sport));
+	if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)e->daddr, sk, __sk_common.skc_daddr);
+	}
+}
+
+static __always_inline void tuple_of(struct tw_tuple *t,
+				     const struct tw_event *e)
+{
+	__builtin_memcpy(t->saddr, e->saddr, sizeof(t->saddr));
+	__builtin_memcpy(t->daddr, e->daddr, sizeof(t->daddr));
+	t->sport = e->sport;
+	t->dport = e->dport;
+	t->family = e->family;
+	t->pad = 0;
+}
+
+/* The same connection seen from the other end. */
+static __always_inline void tuple_of_peer(struct tw_tuple *t,
+					  const struct tw_event *e)
+{
+	__builtin_memcpy(t->saddr, e->daddr, sizeof(t->saddr));
+	__builtin_memcpy(t->daddr, e->saddr, sizeof(t->daddr));
+	t->sport = e->dport;
+	t->dport = e->sport;
+	t->family = e->family;
+	t->pad = 0;
+}
+
+static __always_inline bool endpoints_wanted(const struct tw_event *e)
+{
+	if (filter_family && e->family != filter_family)
+		return false;
+	if (filter_port && !bpf_map_lookup_elem(&ports, &e->sport) &&
+	    !bpf_map_lookup_elem(&ports, &e->dport))
+		return false;
+	return true;
+}
+
+static __always_inline bool tgid_wanted(__u32 tgid)
+{
+	return !filter_pid || bpf_map_lookup_elem(&targets, &tgid);
+}
+
+static __always_inline void owner_from_current(struct tw_owner *o, __u8 how)
+{
+	o->pid = current_tgid();
+	o->how = how;
+	/* The process name, not the thread's: comm of the group leader. */
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	BPF_CORE_READ_STR_INTO(&o->comm, task, group_leader, comm);
+}
+
+static __always_inline struct tw_owner *owner_by_inode(const struct sock *sk)
+{
+	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
+	__u64 ino;
+
+	if (!sock)
+		return NULL;
+	/* struct socket is the first member of struct socket_alloc. */
+	ino = BPF_CORE_READ((struct socket_alloc *)sock, vfs_inode.i_ino);
+	return bpf_map_lookup_elem(&owners_by_inode, &ino);
+}
+
+/*
+ * Find (or establish) the owner of the socket an event is about. Returns
+ * NULL when the socket is not one we trace.
+ */
+static __always_inline struct tw_owner *
+owner_of(const struct sock *sk, const struct tw_event *e)
+{
+	__u64 key = (__u64)sk;
+	struct tw_owner *o;
+	struct tw_tuple t;
+
+	o = bpf_map_lookup_elem(&owners, &key);
+	if (o)
+		return o;
+	if (e->flags & TW_F_TIMEWAIT_SK) {
+		tuple_of(&t, e);
+		return bpf_map_lookup_elem(&tuples, &t);
+	}
+	if (have_fd_owners) {
+		o = owner_by_inode(sk);
+		if (o) {
+			struct tw_owner copy = *o;
+
+			copy.how = TW_OWNER_FD;
+			bpf_map_update_elem(&owners, &key, &copy, BPF_ANY);
+			return bpf_map_lookup_elem(&owners, &key);
+		}
+	}
+	return NULL;
+}
+
+static __always_inline void fill_owner(struct tw_event *e,
+				       const struct tw_owner *o)
+{
+	if (!o)
+		return;
+	e->pid = o->pid;
+	e->owner_how = o->how;
+	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+}
+
+static __always_inline void submit(const struct tw_event *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	/*
+	 * Waking the reader per event costs more than the event. The reader
+	 * polls on a short timeout; wake it only when the backlog grows.
+	 */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, (void *)e, sizeof(*e), flags))
+		count(TW_CNT_LOST);
+}
+
+static __always_inline void event_init(struct tw_event *e, __u8 type)
+{
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cpu_pid = current_tgid();
+	e->type = type;
+}
+
+/*
+ * Emit an event about a socket whose endpoints are already in *e. Looks up
+ * the owner and applies the filters; returns the owner (or NULL).
+ */
+static __always_inline struct tw_owner *emit_for(const struct sock *sk,
+						 struct tw_event *e)
+{
+	struct tw_owner *o;
+
+	if (!endpoints_wanted(e))
+		goto filtered;
+	o = owner_of(sk, e);
+	if (!o && filter_pid)
+		goto filtered;
+	fill_owner(e, o);
+	submit(e);
+	return o;
+filtered:
+	count(TW_CNT_FILTERED);
+	return NULL;
+}
+
+/*
+ * Until 6.10 tcp_send_reset and tcp_retransmit_skb shared the
+ * tcp_event_sk_skb record; since then each has its own. Both start with
+ * skbaddr, skaddr.
+ */
+struct trace_event_raw_tcp_event_sk_skb {
+	struct trace_entry ent;
+	const void *skbaddr;
+	const void *skaddr;
+} __attribute__((preserve_access_index));
+
+#define classic_sk_skb_skaddr(ctx, name)					\
+	(bpf_core_type_exists(struct trace_event_raw_##name) ?			\
+	 (const struct sock *)BPF_CORE_READ((struct trace_event_raw_##name *)(ctx), skaddr) : \
+	 (const struct sock *)BPF_CORE_READ((struct trace_event_raw_tcp_event_sk_skb *)(ctx), skaddr))
+
+/* ---- state changes ---------------------------------------------------- */
+
+static __always_inline void remember_listener(const struct sock *sk,
+					      const struct tw_event *e,
+					      const struct tw_owner *o)
+{
+	struct tw_listen_key k = { .netns = e->netns, .port = e->sport };
+	struct tw_listener l = { .sk = (__u64)sk, .owner = *o };
+
+	bpf_map_update_elem(&listeners, &k, &l, BPF_ANY);
+}
+
+static __always_inline void forget_listener(const struct sock *sk,
+					    const struct tw_event *e)
+{
+	struct tw_listen_key k = { .netns = e->netns, .port = e->sport };
+	struct tw_listener *l = bpf_map_lookup_elem(&listeners, &k);
+
+	/* sk 0: a listener that existed before attach (seeded by the loader). */
+	if (l && (l->sk == (__u64)sk || !l->sk))
+		bpf_map_delete_elem(&listeners, &k);
+}
+
+/*
+ * Record the owner at the transitions that run in the owner's context, or
+ * that hand a listener's owner to its child. Everything else is looked up.
+ */
+static __always_inline void claim_owner(const struct sock *sk, int old,
+					int new, const struct tw_event *e)
+{
+	__u64 key = (__u64)sk;
+	struct tw_owner o = {};
+
+	if (old == TCP_CLOSE && (new == TCP_SYN_SENT || new == TCP_LISTEN)) {
+		if (!tgid_wanted(current_tgid()))
+			return;
+		owner_from_current(&o, new == TCP_LISTEN ? TW_OWNER_LISTEN
+							 : TW_OWNER_CONNECT);
+	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
+		struct tw_listen_key k = { .netns = e->netns, .port = e->sport };
+		struct tw_listener *l = bpf_map_lookup_elem(&listeners, &k);
+
+		if (!l)
+			return;
+		o = l->owner;
+		o.how = TW_OWNER_LISTENER;
+	} else {
+		return;
+	}
+	/* A reused socket address is a new socket: overwrite. */
+	bpf_map_update_elem(&owners, &key, &o, BPF_ANY);
+}
+
+static __always_inline void handle_state(const struct sock *sk, int old,
+					 int new)
+{
+	struct tw_event e;
+	struct tw_owner *o;
+	struct tw_tuple t;
+
+	event_init(&e, TW_EV_STATE);
+	e.skaddr = (__u64)sk;
+	e.oldstate = old;
+	e.newstate = new;
+	read_endpoints(&e, sk);
+	claim_owner(sk, old, new, &e);
+
+	o = emit_for(sk, &e);
+	if (!o)
+		return;
+	if (new == TCP_LISTEN)
+		remember_listener(sk, &e, o);
+	else if (old == TCP_LISTEN)
+		forget_listener(sk, &e);
+	/*
+	 * Keep the owner by tuple once the tuple is complete (the port is
+	 * chosen after SYN_SENT) and when the socket hands over to a timewait
+	 * mini-socket, which is a different kernel object.
+	 */
+	if (new == TCP_ESTABLISHED || new == TCP_CLOSE) {
+		tuple_of(&t, &e);
+		bpf_map_update_elem(&tuples, &t, o, BPF_ANY);
+	}
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(btf_state, const struct sock *sk, int old, int new)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP)
+		handle_state(sk, old, new);
+	return 0;
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tp_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol == IPPROTO_TCP)
+		handle_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
+	return 0;
+}
+
+/* ---- resets ------------------------------------------------------------ */
+
+/*
+ * A reset with no socket answers a segment nobody owns (a SYN to a closed
+ * port). Its endpoints come from that segment, swapped: the RST goes back
+ * to the sender.
+ */
+static __always_inline void read_skb_endpoints(struct tw_event *e,
+					       const struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u8 ver = 0;
+	__u16 port;
+
+	e->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	bpf_probe_read_kernel(&ver, 1, head + nh);
+	if ((ver >> 4) == 6) {
+		e->family = AF_INET6;
+		bpf_probe_read_kernel(e->daddr, 16, head + nh + 8);
+		bpf_probe_read_kernel(e->saddr, 16, head + nh + 24);
+	} else {
+		e->family = AF_INET;
+		bpf_probe_read_kernel(e->daddr, 4, head + nh + 12);
+		bpf_probe_read_kernel(e->saddr, 4, head + nh + 16);
+	}
+	bpf_probe_read_kernel(&port, 2, head + th);
+	e->dport = bpf_ntohs(port);
+	bpf_probe_read_kernel(&port, 2, head + th + 2);
+	e->sport = bpf_ntohs(port);
+}
+
+static __always_inline void handle_send_reset(const struct sock *sk,
+					      const struct sk_buff *skb,
+					      __u32 reason, bool has_reason)
+{
+	struct tw_event e;
+	struct tw_tuple t;
+
+	event_init(&e, TW_EV_RST_SENT);
+	e.skaddr = (__u64)sk;
+	e.reason = reason;
+	if (has_reason)
+		e.flags |= TW_F_HAS_REASON;
+	if (sk) {
+		if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_TIME_WAIT)
+			e.flags |= TW_F_TIMEWAIT_SK;
+		e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
+		read_endpoints(&e, sk);
+		emit_for(sk, &e);
+		return;
+	}
+	if (!skb)
+		return;
+	e.flags |= TW_F_NO_SK;
+	read_skb_endpoints(&e, skb);
+	if (!endpoints_wanted(&e)) {
+		count(TW_CNT_FILTERED);
+		return;
+	}
+	if (!filter_pid) {
+		submit(&e);
+		return;
+	}
+	tuple_of_peer(&t, &e);
+	bpf_map_update_elem(&pending_rst, &t, &e, BPF_ANY);
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(btf_send_reset, const struct sock *sk, const struct sk_buff *skb)
+{
+	__u32 reason = 0;
+
+	if (rst_reason_arg)
+		reason = (__u32)ctx[2];
+	handle_send_reset(sk, skb, reason, rst_reason_arg);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int tp_send_reset(void *ctx)
+{
+	struct trace_event_raw_tcp_send_reset *r = ctx;
+	const struct sock *sk = classic_sk_skb_skaddr(ctx, tcp_send_reset);
+	bool has_reason = false;
+	__u32 reason = 0;
+
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_send_reset) &&
+	    bpf_core_field_exists(r->reason)) {
+		has_reason = true;
+		reason = BPF_CORE_READ(r, reason);
+	}
+	/*
+	 * The classic event carries no skb we may parse; sk-less resets are
+	 * only seen through tp_btf.
+	 */
+	if (sk)
+		handle_send_reset(sk, NULL, reason, has_reason);
+	return 0;
+}
+
+/* A held NO_SOCKET reset addressed to this socket: emit it as its owner's. */
+static __always_inline void flush_pending_rst(const struct tw_event *recv)
+{
+	struct tw_event *p;
+	struct tw_tuple t;
+
+	tuple_of(&t, recv);
+	p = bpf_map_lookup_elem(&pending_rst, &t);
+	if (!p)
+		return;
+	struct tw_event e = *p;
+
+	bpf_map_delete_elem(&pending_rst, &t);
+	e.pid = recv->pid;
+	e.owner_how = TW_OWNER_TUPLE;
+	e.flags |= TW_F_DEFERRED;
+	__builtin_memcpy(e.comm, recv->comm, sizeof(e.comm));
+	submit(&e);
+}
+
+static __always_inline void handle_receive_reset(const struct sock *sk)
+{
+	struct tw_event e;
+
+	event_init(&e, TW_EV_RST_RECV);
+	e.skaddr = (__u64)sk;
+	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
+	read_endpoints(&e, sk);
+	if (!endpoints_wanted(&e)) {
+		count(TW_CNT_FILTERED);
+		return;
+	}
+	struct tw_owner *o = owner_of(sk, &e);
+
+	if (!o && filter_pid) {
+		count(TW_CNT_FILTERED);
+		return;
+	}
+	fill_owner(&e, o);
+	/* On loopback the RST was sent before this event: keep that order. */
+	if (filter_pid)
+		flush_pending_rst(&e);
+	submit(&e);
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(btf_receive_reset, struct sock *sk)
+{
+	handle_receive_reset(sk);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int tp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	handle_receive_reset(BPF_CORE_READ(ctx, skaddr));
+	return 0;
+}
+
+/* ---- retransmissions --------------------------------------------------- */
+
+static __always_inline void handle_retransmit(const struct sock *sk, __u8 type,
+					      const struct sock *req)
+{
+	struct tw_event e;
+
+	event_init(&e, type);
+	e.skaddr = (__u64)sk;
+	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
+	/*
+	 * The kernel's own count: total_retrans already includes this one;
+	 * a request socket's num_retrans is bumped only after the tracepoint.
+	 * A SYN-ACK belongs to the request socket; the owner is the listener's.
+	 */
+	if (req) {
+		e.value = BPF_CORE_READ((struct request_sock *)req, num_retrans) + 1;
+		read_endpoints(&e, req);
+	} else {
+		e.value = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
+		read_endpoints(&e, sk);
+	}
+	if (!endpoints_wanted(&e)) {
+		count(TW_CNT_FILTERED);
+		return;
+	}
+	__u64 key = (__u64)sk;
+	struct tw_owner *o = bpf_map_lookup_elem(&owners, &key);
+
+	if (!o && !req)
+		o = owner_of(sk, &e);
+	if (!o && filter_pid) {
+		count(TW_CNT_FILTERED);
+		return;
+	}
+	fill_owner(&e, o);
+	submit(&e);
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(btf_retransmit, const struct sock *sk)
+{
+	handle_retransmit(sk, TW_EV_RETRANS, NULL);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int tp_retransmit(void *ctx)
+{
+	handle_retransmit(classic_sk_skb_skaddr(ctx, tcp_retransmit_skb),
+			  TW_EV_RETRANS, NULL);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(btf_retransmit_synack, const struct sock *sk,
+	     const struct request_sock *req)
+{
+	handle_retransmit(sk, TW_EV_SYNACK_RETRANS, (const struct sock *)req);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_synack")
+int tp_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
+{
+	handle_retransmit(BPF_CORE_READ(ctx, skaddr), TW_EV_SYNACK_RETRANS,
+			  BPF_CORE_READ(ctx, req));
+	return 0;
+}
+
+/* ---- errors reported to the application -------------------------------- */
+
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(btf_error_report, const struct sock *sk)
+{
+	struct tw_event e;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	/* tcp_disconnect() reports after sock_error() took the error: nothing. */
+	if (!BPF_CORE_READ(sk, sk_err))
+		return 0;
+	event_init(&e, TW_EV_ERROR);
+	e.skaddr = (__u64)sk;
+	e.value = BPF_CORE_READ(sk, sk_err);
+	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
+	read_endpoints(&e, sk);
+	emit_for(sk, &e);
+	return 0;
+}
+
+/*
+ * The classic event has no socket pointer: the owner can only be found by
+ * tuple, which is known once the connection was established or closed.
+ */
+SEC("tracepoint/sock/inet_sk_error_report")
+int tp_error_report(struct trace_event_raw_inet_sk_error_report *ctx)
+{
+	struct tw_owner *o = NULL;
+	struct tw_event e;
+	struct tw_tuple t;
+
+	if (ctx->protocol != IPPROTO_TCP || !ctx->error)
+		return 0;
+	event_init(&e, TW_EV_ERROR);
+	e.value = ctx->error;
+	e.family = ctx->family;
+	e.sport = ctx->sport;
+	e.dport = ctx->dport;
+	if (e.family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e.saddr, ctx, saddr_v6);
+		BPF_CORE_READ_INTO(&e.daddr, ctx, daddr_v6);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)e.saddr, ctx, saddr);
+		BPF_CORE_READ_INTO((__u32 *)e.daddr, ctx, daddr);
+	}
+	if (!endpoints_wanted(&e))
+		goto filtered;
+	tuple_of(&t, &e);
+	o = bpf_map_lookup_elem(&tuples, &t);
+	if (!o && filter_pid)
+		goto filtered;
+	fill_owner(&e, o);
+	submit(&e);
+	return 0;
+filtered:
+	count(TW_CNT_FILTERED);
+	return 0;
+}
+
+/* ---- destruction -------------------------------------------------------- */
+
+static __always_inline void handle_destroy(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct tw_event e;
+
+	event_init(&e, TW_EV_DESTROY);
+	e.skaddr = key;
+	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
+	read_endpoints(&e, sk);
+	emit_for(sk, &e);
+	/* The address may be reused by an unrelated socket from now on. */
+	bpf_map_delete_elem(&owners, &key);
+}
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(btf_destroy, struct sock *sk)
+{
+	handle_destroy(sk);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_destroy_sock")
+int tp_destroy(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	handle_destroy(BPF_CORE_READ(ctx, skaddr));
+	return 0;
+}
+
+/* ---- process lifetime --------------------------------------------------- */
+
+static __always_inline void follow_fork(__u32 parent_tgid, __u32 child_tgid)
+{
+	__u8 one = 1;
+
+	if (!follow_forks || !filter_pid || parent_tgid == child_tgid)
+		return;
+	if (bpf_map_lookup_elem(&targets, &parent_tgid))
+		bpf_map_update_elem(&targets, &child_tgid, &one, BPF_NOEXIST);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(btf_fork, struct task_struct *parent, struct task_struct *child)
+{
+	follow_fork(BPF_CORE_READ(parent, tgid), BPF_CORE_READ(child, tgid));
+	return 0;
+}
+
+/*
+ * Runs in the parent. child_pid is a thread id: a new thread of a target is
+ * added too, a key no process uses (tp_btf, which has the tgid, is exact).
+ */
+SEC("tracepoint/sched/sched_process_fork")
+int tp_fork(struct trace_event_raw_sched_process_fork *ctx)
+{
+	follow_fork(current_tgid(), BPF_CORE_READ(ctx, child_pid));
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

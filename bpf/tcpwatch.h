@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one definition of everything the BPF programs and the loader share.
+ * Included by bpf/tcpwatch.bpf.c (after vmlinux.h) and by user/ (after
+ * <linux/types.h>), so it uses only __u* types and no kernel headers.
+ */
+#ifndef TCPWATCH_H
+#define TCPWATCH_H
+
+#define TW_COMM_LEN	16
+#define TW_MAX_TARGETS	1024
+
+/* What happened. Values are part of the recording format: append only. */
+enum tw_event_type {
+	TW_EV_STATE = 1,	/* inet_sock_set_state: old -> new */
+	TW_EV_RST_SENT,		/* tcp_send_reset: reason where the kernel has it */
+	TW_EV_RST_RECV,		/* tcp_receive_reset */
+	TW_EV_RETRANS,		/* tcp_retransmit_skb */
+	TW_EV_SYNACK_RETRANS,	/* tcp_retransmit_synack */
+	TW_EV_ERROR,		/* inet_sk_error_report: errno for the app */
+	TW_EV_DESTROY,		/* tcp_destroy_sock */
+	TW_EV_MAX,
+};
+
+/* How the owner of a socket was established (tw_event.owner_how). */
+enum tw_owner_how {
+	TW_OWNER_NONE = 0,	/* unknown (whole-host mode only) */
+	TW_OWNER_CONNECT,	/* current task at CLOSE -> SYN_SENT */
+	TW_OWNER_LISTEN,	/* current task at CLOSE -> LISTEN */
+	TW_OWNER_LISTENER,	/* child of a listener: the listener's owner */
+	TW_OWNER_FD,		/* socket inode found in the owner's fd table */
+	TW_OWNER_TUPLE,		/* timewait or sk-less: matched by 4-tuple */
+};
+
+/* Flags (tw_event.flags). */
+#define TW_F_TIMEWAIT_SK	0x01	/* event on a timewait mini-socket */
+#define TW_F_NO_SK		0x02	/* RST sent with no socket (NO_SOCKET) */
+#define TW_F_HAS_REASON		0x04	/* reason field is the kernel's */
+#define TW_F_DEFERRED		0x08	/* sk-less RST held until its owner showed up */
+
+/*
+ * One event. Largest members first and no hidden padding: the size is
+ * asserted in user/event.c. Addresses are in network byte order, IPv4 in the
+ * first four bytes; ports in host byte order.
+ */
+struct tw_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 skaddr;		/* kernel socket address: identity, not a pointer to use */
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 pid;		/* owner tgid (0 when unknown) */
+	__u32 cpu_pid;		/* tgid on CPU when the hook ran (0 = softirq/idle) */
+	__u32 netns;		/* network namespace inode */
+	__s32 value;		/* ERROR: errno; RETRANS: the socket's retransmit count */
+	__u32 reason;		/* RST_SENT: enum sk_rst_reason value */
+	__u16 sport;
+	__u16 dport;
+	__u16 family;		/* AF_INET / AF_INET6 */
+	__u8 type;		/* enum tw_event_type */
+	__u8 oldstate;		/* TCP_* as the kernel numbers them */
+	__u8 newstate;
+	__u8 owner_how;		/* enum tw_owner_how */
+	__u8 flags;		/* TW_F_* */
+	__u8 pad;
+	char comm[TW_COMM_LEN];	/* owner's comm (not the on-CPU task's) */
+};
+
+/* Who owns a socket. */
+struct tw_owner {
+	__u32 pid;
+	__u8 how;
+	__u8 pad[3];
+	char comm[TW_COMM_LEN];
+};
+
+/* A listening socket, by where it listens: its children inherit its owner. */
+struct tw_listen_key {
+	__u32 netns;
+	__u16 port;
+	__u16 pad;
+};
+
+struct tw_listener {
+	__u64 sk;		/* 0: seeded by the loader for a pre-existing one */
+	struct tw_owner owner;
+};
+
+/* Indexes into the per-CPU counters map. */
+enum tw_counter {
+	TW_CNT_LOST = 0,	/* ring buffer full: event dropped */
+	TW_CNT_FILTERED,	/* rejected by the in-kernel filter */
+	TW_CNT_MAX,
+};
+
+#endif /* TCPWATCH_H */

@@ -1,0 +1,163 @@
+"""Shared helpers: run tcpwatch against the real kernel, and the workloads it traces."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TCPWATCH = os.path.join(ROOT, "tcpwatch")
+WORKLOAD = os.path.join(ROOT, "tests", "workload.py")
+READY_TIMEOUT = 20
+
+
+class Trace:
+    """A running tcpwatch. stop() ends it with SIGINT and parses what it printed."""
+
+    def __init__(self, args, json_output=True):
+        cmd = [TCPWATCH] + (["--json"] if json_output else []) + list(args)
+        self.json_output = json_output
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.stderr_lines = []
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(READY_TIMEOUT) or self.proc.poll() is not None:
+            self.proc.kill()
+            self._reader.join(5)
+            raise AssertionError("tcpwatch did not start: " + self.stderr)
+        self.stdout = b""
+        self.rc = None
+        self.events = []
+
+    def _read_stderr(self):
+        for line in self.proc.stderr:
+            self.stderr_lines.append(line.decode(errors="replace"))
+            if line.startswith(b"Tracing"):
+                self._ready.set()
+        self._ready.set()
+
+    @property
+    def stderr(self):
+        return "".join(self.stderr_lines)
+
+    def wait(self, timeout=20):
+        """Wait for tcpwatch to end by itself."""
+        self.stdout, _ = self.proc.communicate(timeout=timeout)
+        return self._finish()
+
+    def stop(self, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        return self.wait(timeout)
+
+    def _finish(self):
+        self._reader.join(5)
+        self.rc = self.proc.returncode
+        if self.json_output:
+            self.events = [json.loads(l) for l in self.stdout.splitlines() if l.strip()]
+        return self
+
+    def of_type(self, type_):
+        return [e for e in self.events if e["type"] == type_]
+
+    def summary(self):
+        s = self.of_type("summary")
+        assert len(s) == 1, "one summary expected: " + self.stderr
+        return s[0]
+
+    def conn(self, port):
+        """Events of the connection whose local or remote port is port."""
+        return [e for e in self.events
+                if e["type"] not in ("summary", "lost")
+                and port in (e.get("sport"), e.get("dport"))]
+
+
+def sockets_of(events, local_port):
+    """Kernel socket addresses that were bound to local_port."""
+    return {e["sk"] for e in events
+            if e["type"] == "state" and e["sport"] == local_port}
+
+
+def transitions(events, local_port):
+    """(old, new) of the state events of the sockets bound to local_port.
+
+    By socket, not by port: at CLOSE -> SYN_SENT the kernel has not chosen
+    the local port yet, so that event says sport 0.
+    """
+    sks = sockets_of(events, local_port)
+    return [(e["old"], e["new"]) for e in events
+            if e["type"] == "state" and e["sk"] in sks]
+
+
+class Peer:
+    """One workload process (see workload.py)."""
+
+    def __init__(self, role, mode, addr="127.0.0.1"):
+        self.proc = subprocess.Popen([sys.executable, WORKLOAD, role, str(mode), addr],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        hello = self._line()
+        self.pid = hello["pid"]
+
+    def _line(self):
+        line = self.proc.stdout.readline()
+        assert line, "workload ended early (exit %s)" % self.proc.poll()
+        return json.loads(line)
+
+    def go(self, arg=""):
+        self.proc.stdin.write("%s\n" % arg)
+        self.proc.stdin.flush()
+
+    def port(self):
+        return self._line()["port"]
+
+    def result(self, timeout=20):
+        r = self._line()["result"]
+        self.proc.wait(timeout)
+        return r
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def peers():
+    """Workload processes, killed at the end whatever happens."""
+    made = []
+
+    def make(role, mode, addr="127.0.0.1"):
+        p = Peer(role, mode, addr)
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.kill()
+
+
+@pytest.fixture
+def trace():
+    """tcpwatch runs, stopped at the end whatever happens."""
+    made = []
+
+    def make(*args, json_output=True):
+        t = Trace(args, json_output)
+        made.append(t)
+        return t
+
+    yield make
+    for t in made:
+        if t.proc.poll() is None:
+            t.proc.kill()
+            t.proc.wait()
+
+
+def pid_args(*procs):
+    return ["--pid", ",".join(str(p.pid) for p in procs)]

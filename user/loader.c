@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loading the BPF side: pick tp_btf or the classic tracepoint for each hook,
+ * skip (and say so) what this kernel lacks, fall back to classic tracepoints
+ * when tracing programs are refused, and turn failures into one sentence.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+
+#include "loader.h"
+#include "names.h"
+#include "tcpwatch.skel.h"
+
+#define KERNEL_BTF	"/sys/kernel/btf/vmlinux"
+
+struct hook {
+	const char *category;
+	const char *name;
+	const char *btf_prog;
+	const char *tp_prog;
+	const char *what;	/* what is not traced without it */
+};
+
+static const struct hook hooks[] = {
+	{ "sock", "inet_sock_set_state", "btf_state", "tp_state", "state changes" },
+	{ "tcp", "tcp_send_reset", "btf_send_reset", "tp_send_reset", "resets sent" },
+	{ "tcp", "tcp_receive_reset", "btf_receive_reset", "tp_receive_reset",
+	  "resets received" },
+	{ "tcp", "tcp_retransmit_skb", "btf_retransmit", "tp_retransmit",
+	  "retransmissions" },
+	{ "tcp", "tcp_retransmit_synack", "btf_retransmit_synack",
+	  "tp_retransmit_synack", "SYN-ACK retransmissions" },
+	{ "sock", "inet_sk_error_report", "btf_error_report", "tp_error_report",
+	  "errors reported to applications" },
+	{ "tcp", "tcp_destroy_sock", "btf_destroy", "tp_destroy",
+	  "socket destruction" },
+	{ "sched", "sched_process_fork", "btf_fork", "tp_fork",
+	  "children forked after attach" },
+};
+
+#define NHOOKS	(sizeof(hooks) / sizeof(hooks[0]))
+
+static int libbpf_print_verbose(enum libbpf_print_level level, const char *fmt,
+				va_list args)
+{
+	return vfprintf(stderr, fmt, args);
+}
+
+static int libbpf_print_quiet(enum libbpf_print_level level, const char *fmt,
+			      va_list args)
+{
+	return 0;
+}
+
+/* The fix for a refused bpf() call, as one sentence. */
+static const char *bpf_fix(int err)
+{
+	switch (err) {
+	case EPERM:
+		return "needs CAP_BPF and CAP_PERFMON: run with sudo";
+	case EACCES:
+	case EINVAL:
+		return "the kernel's verifier rejected it; run with -v to see why";
+	case ENOMEM:
+		return "the kernel could not allocate it: try a smaller --buffer";
+	case E2BIG:
+		return "--buffer is larger than the kernel allows";
+	default:
+		return "run with -v to see libbpf's log";
+	}
+}
+
+static const char *tracefs_events(void)
+{
+	static const char *const dirs[] = {
+		"/sys/kernel/tracing/events",
+		"/sys/kernel/debug/tracing/events",
+	};
+	struct stat st;
+
+	for (size_t i = 0; i < 2; i++)
+		if (!stat(dirs[i], &st))
+			return dirs[i];
+	return NULL;
+}
+
+/*
+ * Classic tracepoints are found through tracefs. A host without it mounted
+ * gets it at its usual place (as systemd would).
+ */
+static const char *tracefs_mount(bool verbose)
+{
+	const char *dir = tracefs_events();
+
+	if (dir)
+		return dir;
+	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		return NULL;
+	if (verbose)
+		fprintf(stderr, "tcpwatch: mounted tracefs on /sys/kernel/tracing\n");
+	return tracefs_events();
+}
+
+static bool classic_exists(const char *events, const struct hook *h)
+{
+	char path[256];
+
+	if (!events)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s/%s/id", events, h->category, h->name);
+	return access(path, R_OK) == 0;
+}
+
+static bool btf_exists(const struct btf *btf, const struct hook *h)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "btf_trace_%s", h->name);
+	return btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
+}
+
+/* Number of arguments of a raw tracepoint, from its btf_trace_ typedef. */
+static int btf_tp_args(const struct btf *btf, const char *tp)
+{
+	const struct btf_type *t;
+	char name[128];
+	int id;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		return -1;
+	t = btf__type_by_id(btf, id);
+	t = btf__type_by_id(btf, t->type);		/* pointer */
+	if (!t || !btf_is_ptr(t))
+		return -1;
+	t = btf__type_by_id(btf, t->type);		/* prototype */
+	if (!t || !btf_is_func_proto(t))
+		return -1;
+	return btf_vlen(t) - 1;				/* less the void *ctx */
+}
+
+static bool hook_wanted(const struct hook *h, const struct tw_options *o)
+{
+	if (!strcmp(h->name, "sched_process_fork"))
+		return o->npids && o->follow;
+	return true;
+}
+
+/*
+ * Choose a program for every hook. Returns the number of hooks that will be
+ * attached; reports each one this kernel lacks, once.
+ */
+static int select_hooks(struct tw_loader *l, const struct tw_options *o,
+			bool classic)
+{
+	const char *events = NULL;
+	int n = 0;
+
+	if (classic)
+		events = tracefs_mount(o->verbose);
+	for (size_t i = 0; i < NHOOKS; i++) {
+		const struct hook *h = &hooks[i];
+		struct bpf_program *bp, *tp;
+		bool use_btf = false, use_tp = false;
+
+		bp = bpf_object__find_program_by_name(l->skel->obj, h->btf_prog);
+		tp = bpf_object__find_program_by_name(l->skel->obj, h->tp_prog);
+		if (hook_wanted(h, o)) {
+			use_btf = !classic && btf_exists(l->btf, h);
+			if (!use_btf) {
+				if (!events)
+					events = tracefs_mount(o->verbose);
+				use_tp = classic_exists(events, h);
+			}
+			if (!use_btf && !use_tp)
+				fprintf(stderr, "tcpwatch: this kernel has no tracepoint "
+					"%s:%s: %s are not traced\n", h->category,
+					h->name, h->what);
+		}
+		bpf_program__set_autoload(bp, use_btf);
+		bpf_program__set_autoload(tp, use_tp);
+		n += use_btf || use_tp;
+	}
+	return n;
+}
+
+static int open_skel(struct tw_loader *l, const struct tw_options *o, bool classic)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = o->btf_path);
+	struct tcpwatch_bpf *s;
+	int err;
+
+	s = l->skel = tcpwatch_bpf__open_opts(&opts);
+	if (!s) {
+		err = -errno;
+		fprintf(stderr, "tcpwatch: cannot open the BPF object: %s\n",
+			strerror(-err));
+		return err;
+	}
+	s->rodata->filter_pid = o->npids > 0;
+	s->rodata->filter_port = o->nports > 0;
+	s->rodata->filter_family = (__u16)o->family;
+	s->rodata->follow_forks = o->follow;
+	s->rodata->have_fd_owners = o->npids > 0;
+	s->rodata->rst_reason_arg = !classic && btf_tp_args(l->btf, "tcp_send_reset") >= 3;
+	/* Wake the reader early when an eighth of the buffer is waiting. */
+	s->rodata->wakeup_bytes = o->buffer_bytes / 8;
+	err = bpf_map__set_max_entries(s->maps.events, (__u32)o->buffer_bytes);
+	if (err) {
+		fprintf(stderr, "tcpwatch: invalid --buffer: %s\n", strerror(-err));
+		return err;
+	}
+	if (!select_hooks(l, o, classic)) {
+		fprintf(stderr, "tcpwatch: this kernel has none of the TCP tracepoints "
+			"tcpwatch needs\n");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int load_btf(struct tw_loader *l, const struct tw_options *o)
+{
+	const char *path = o->btf_path ? o->btf_path : KERNEL_BTF;
+	int err;
+
+	l->btf = btf__parse(path, NULL);
+	if (!l->btf) {
+		err = -errno;
+		if (!o->btf_path && err == -ENOENT)
+			fprintf(stderr, "tcpwatch: no kernel BTF at %s: this kernel was "
+				"built without CONFIG_DEBUG_INFO_BTF; pass --btf FILE "
+				"with its BTF\n", KERNEL_BTF);
+		else
+			fprintf(stderr, "tcpwatch: cannot read BTF from %s: %s\n",
+				path, strerror(-err));
+		return err;
+	}
+	rst_reasons_load(l->btf);
+	return 0;
+}
+
+/*
+ * Load with tp_btf where the kernel has it; a kernel that refuses tracing
+ * programs (some lockdown setups do) gets the classic tracepoints instead.
+ */
+static int load(struct tw_loader *l, const struct tw_options *o)
+{
+	int err;
+
+	err = open_skel(l, o, o->classic);
+	if (err)
+		return err;
+	err = tcpwatch_bpf__load(l->skel);
+	if (err && !o->classic) {
+		fprintf(stderr, "tcpwatch: tp_btf programs refused (%s); using "
+			"classic tracepoints\n", strerror(-err));
+		tcpwatch_bpf__destroy(l->skel);
+		err = open_skel(l, o, true);
+		if (err)
+			return err;
+		err = tcpwatch_bpf__load(l->skel);
+	}
+	if (err) {
+		fprintf(stderr, "tcpwatch: cannot load the BPF programs: %s: %s\n",
+			strerror(-err), bpf_fix(-err));
+		return err;
+	}
+	l->classic = o->classic || !bpf_program__autoload(l->skel->progs.btf_state);
+	return 0;
+}
+
+static int fill_filters(struct tw_loader *l, const struct tw_options *o)
+{
+	__u8 one = 1;
+	int err;
+
+	for (int i = 0; i < o->npids; i++) {
+		__u32 pid = (__u32)o->pids[i];
+
+		err = bpf_map__update_elem(l->skel->maps.targets, &pid, sizeof(pid),
+					   &one, sizeof(one), BPF_ANY);
+		if (err)
+			return err;
+	}
+	for (int i = 0; i < o->nports; i++) {
+		err = bpf_map__update_elem(l->skel->maps.ports, &o->ports[i],
+					   sizeof(o->ports[i]), &one, sizeof(one),
+					   BPF_ANY);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int attach(struct tw_loader *l)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			fprintf(stderr, "tcpwatch: cannot attach %s: %s: %s\n",
+				bpf_program__section_name(prog), strerror(errno),
+				bpf_fix(errno));
+			continue;
+		}
+		/* The skeleton destroys its links; keep ours with the object. */
+		l->links[l->attached++] = link;
+	}
+	return l->attached ? 0 : -ENOENT;
+}
+
+int loader_start(struct tw_loader *l, const struct tw_options *o,
+		 ring_buffer_sample_fn fn, void *ctx)
+{
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	libbpf_set_print(o->verbose ? libbpf_print_verbose : libbpf_print_quiet);
+	err = load_btf(l, o);
+	if (err)
+		return err;
+	err = load(l, o);
+	if (err)
+		return err;
+	err = fill_filters(l, o);
+	if (err) {
+		fprintf(stderr, "tcpwatch: cannot set the filters: %s\n", strerror(-err));
+		return err;
+	}
+	err = attach(l);
+	if (err) {
+		fprintf(stderr, "tcpwatch: no hook could be attached\n");
+		return err;
+	}
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), fn, ctx, NULL);
+	if (!l->rb) {
+		err = -errno;
+		fprintf(stderr, "tcpwatch: cannot map the ring buffer: %s\n",
+			strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+void loader_stop(struct tw_loader *l)
+{
+	ring_buffer__free(l->rb);
+	for (int i = l->attached - 1; i >= 0; i--)
+		bpf_link__destroy(l->links[i]);
+	tcpwatch_bpf__destroy(l->skel);
+	btf__free(l->btf);
+	memset(l, 0, sizeof(*l));
+}
+
+__u64 loader_counter(struct tw_loader *l, enum tw_counter c)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 vals[ncpu > 0 ? ncpu : 1], sum = 0;
+	__u32 key = c;
+
+	if (ncpu <= 0 || bpf_map__lookup_elem(l->skel->maps.counters, &key,
+					      sizeof(key), vals,
+					      sizeof(__u64) * ncpu, 0))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+static void owner_init(struct tw_owner *o, __u32 pid, const char *comm)
+{
+	memset(o, 0, sizeof(*o));
+	o->pid = pid;
+	o->how = TW_OWNER_FD;
+	strncpy(o->comm, comm, sizeof(o->comm) - 1);
+}
+
+int loader_add_fd_owner(struct tw_loader *l, __u64 ino, __u32 pid,
+			const char *comm)
+{
+	struct tw_owner owner;
+
+	owner_init(&owner, pid, comm);
+	return bpf_map__update_elem(l->skel->maps.owners_by_inode, &ino,
+				    sizeof(ino), &owner, sizeof(owner), BPF_ANY);
+}
+
+int loader_add_listener(struct tw_loader *l, __u32 netns, __u16 port,
+			__u32 pid, const char *comm)
+{
+	struct tw_listen_key key = { .netns = netns, .port = port };
+	struct tw_listener val = { .sk = 0 };
+
+	owner_init(&val.owner, pid, comm);
+	return bpf_map__update_elem(l->skel->maps.listeners, &key, sizeof(key),
+				    &val, sizeof(val), BPF_ANY);
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TW_LOADER_H
+#define TW_LOADER_H
+
+#include <stdbool.h>
+#include <bpf/libbpf.h>
+
+#include "options.h"
+#include "tcpwatch.h"
+
+struct tcpwatch_bpf;
+struct btf;
+
+struct tw_loader {
+	struct tcpwatch_bpf *skel;
+	struct ring_buffer *rb;
+	struct btf *btf;	/* the kernel's, for names and hook checks */
+	bool classic;		/* classic tracepoints are in use */
+	struct bpf_link *links[16];
+	int attached;		/* number of hooks attached */
+};
+
+/*
+ * Open, configure, load and attach everything, and set up the ring buffer
+ * with fn as its callback. Prints one line saying what failed and returns
+ * -errno on failure; the caller then calls loader_stop().
+ */
+int loader_start(struct tw_loader *l, const struct tw_options *o,
+		 ring_buffer_sample_fn fn, void *ctx);
+void loader_stop(struct tw_loader *l);
+
+/* Sum of a per-CPU counter kept by the BPF programs. */
+__u64 loader_counter(struct tw_loader *l, enum tw_counter c);
+
+/* Record that the socket with this inode belongs to pid (pre-existing). */
+int loader_add_fd_owner(struct tw_loader *l, __u64 ino, __u32 pid,
+			const char *comm);
+
+/* Record that the listening socket on (netns, port) belongs to pid. */
+int loader_add_listener(struct tw_loader *l, __u32 netns, __u16 port,
+			__u32 pid, const char *comm);
+
+#endif

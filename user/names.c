@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Names of TCP states, event types, errnos and reset reasons. */
+#include <stdio.h>
+#include <string.h>
+#include <bpf/btf.h>
+
+#include "names.h"
+#include "tcpwatch.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Indexed by the kernel's TCP_* numbers (include/net/tcp_states.h). */
+static const char *const tcp_states[] = {
+	[1] = "ESTABLISHED",
+	[2] = "SYN_SENT",
+	[3] = "SYN_RECV",
+	[4] = "FIN_WAIT1",
+	[5] = "FIN_WAIT2",
+	[6] = "TIME_WAIT",
+	[7] = "CLOSE",
+	[8] = "CLOSE_WAIT",
+	[9] = "LAST_ACK",
+	[10] = "LISTEN",
+	[11] = "CLOSING",
+	[12] = "NEW_SYN_RECV",
+	[13] = "BOUND_INACTIVE",
+};
+
+const char *tcp_state_name(int state)
+{
+	if (state < 0 || (size_t)state >= ARRAY_SIZE(tcp_states) ||
+	    !tcp_states[state])
+		return "UNKNOWN";
+	return tcp_states[state];
+}
+
+int tcp_state_parse(const char *name)
+{
+	if (!strncmp(name, "TCP_", 4))
+		name += 4;
+	for (size_t i = 0; i < ARRAY_SIZE(tcp_states); i++)
+		if (tcp_states[i] && !strcmp(tcp_states[i], name))
+			return (int)i;
+	return -1;
+}
+
+static const char *const event_types[TW_EVENT_TYPES] = {
+	[TW_EV_STATE] = "state",
+	[TW_EV_RST_SENT] = "rst_sent",
+	[TW_EV_RST_RECV] = "rst_recv",
+	[TW_EV_RETRANS] = "retransmit",
+	[TW_EV_SYNACK_RETRANS] = "synack_retransmit",
+	[TW_EV_ERROR] = "error",
+	[TW_EV_DESTROY] = "destroy",
+};
+
+_Static_assert(TW_EV_MAX == TW_EVENT_TYPES, "event type table out of date");
+
+const char *event_type_name(int type)
+{
+	if (type <= 0 || type >= TW_EVENT_TYPES || !event_types[type])
+		return "unknown";
+	return event_types[type];
+}
+
+const char *errno_name(int err, char *buf, size_t len)
+{
+	const char *name = err > 0 ? strerrorname_np(err) : NULL;
+
+	if (name)
+		return name;
+	snprintf(buf, len, "E%d", err);
+	return buf;
+}
+
+#define RST_PREFIX	"SK_RST_REASON_"
+#define MAX_REASONS	256
+
+/* Point into the BTF's strings: the BTF must outlive the lookups. */
+static const char *rst_reasons[MAX_REASONS];
+
+int rst_reasons_load(const struct btf *btf)
+{
+	const struct btf_type *t;
+	const struct btf_enum *v;
+	int id, n = 0;
+
+	memset(rst_reasons, 0, sizeof(rst_reasons));
+	id = btf__find_by_name_kind(btf, "sk_rst_reason", BTF_KIND_ENUM);
+	if (id < 0)
+		return 0;
+	t = btf__type_by_id(btf, id);
+	v = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++, v++) {
+		const char *name = btf__name_by_offset(btf, v->name_off);
+
+		if (!name || v->val < 0 || v->val >= MAX_REASONS)
+			continue;
+		if (!strncmp(name, RST_PREFIX, strlen(RST_PREFIX)))
+			name += strlen(RST_PREFIX);
+		rst_reasons[v->val] = name;
+		n++;
+	}
+	return n;
+}
+
+const char *rst_reason_name(__u32 value)
+{
+	return value < MAX_REASONS ? rst_reasons[value] : NULL;
+}

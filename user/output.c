@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Where events go, and what the formats share. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "names.h"
+#include "output.h"
+
+static __s64 mono_to_real_offset(void)
+{
+	struct timespec mono, real;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	return (real.tv_sec - mono.tv_sec) * 1000000000LL +
+	       (real.tv_nsec - mono.tv_nsec);
+}
+
+int output_open(struct tw_output *out, const struct tw_options *o)
+{
+	memset(out, 0, sizeof(*out));
+	out->format = o->format;
+	out->mono_to_real_ns = mono_to_real_offset();
+	if (!o->output) {
+		out->f = stdout;
+		out->path = "standard output";
+		return 0;
+	}
+	out->path = o->output;
+	out->f = fopen(o->output, "we");
+	if (!out->f) {
+		fprintf(stderr, "tcpwatch: cannot write %s: %s\n", o->output,
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Every line is flushed: a reader of a pipe or a file sees it at once. */
+static void output_flush(struct tw_output *out)
+{
+	if (fflush(out->f) && !out->failed) {
+		out->failed = true;
+		out->err = errno;
+	}
+}
+
+int output_close(struct tw_output *out)
+{
+	if (!out->f)
+		return 0;
+	output_flush(out);
+	if (out->f != stdout && fclose(out->f) && !out->failed) {
+		out->failed = true;
+		out->err = errno;
+	}
+	out->f = NULL;
+	return out->failed ? -out->err : 0;
+}
+
+void output_header(struct tw_output *out)
+{
+	if (out->format == TW_FMT_TEXT) {
+		text_header(out);
+		output_flush(out);
+	}
+}
+
+void output_event(struct tw_output *out, const struct tw_event *e)
+{
+	if (out->failed)
+		return;
+	if (out->format == TW_FMT_JSON)
+		json_event(out, e);
+	else
+		text_event(out, e);
+	output_flush(out);
+}
+
+void output_lost(struct tw_output *out, __u64 now_ns, __u64 lost, __u64 total)
+{
+	fprintf(stderr, "tcpwatch: %llu events lost (%llu in all): the ring buffer "
+		"was full; raise --buffer\n", (unsigned long long)lost,
+		(unsigned long long)total);
+	if (out->format == TW_FMT_JSON && !out->failed) {
+		json_lost(out, now_ns, lost, total);
+		output_flush(out);
+	}
+}
+
+void output_summary(struct tw_output *out, const struct tw_stats *st)
+{
+	fprintf(stderr, "\n%llu events:", (unsigned long long)st->events);
+	for (int t = 1; t < TW_EV_MAX; t++)
+		fprintf(stderr, " %s %llu%s", event_type_name(t),
+			(unsigned long long)st->by_type[t],
+			t + 1 < TW_EV_MAX ? "," : ";");
+	fprintf(stderr, " %llu lost, %llu filtered in the kernel\n",
+		(unsigned long long)st->lost, (unsigned long long)st->filtered);
+	if (out->format == TW_FMT_JSON && !out->failed) {
+		json_summary(out, st);
+		output_flush(out);
+	}
+}
+
+void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr)
+{
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf,
+		       (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+/* ss's spelling: 127.0.0.1:80, [::1]:80. */
+void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
+		  __u16 port)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	addr_str(a, sizeof(a), family, addr);
+	if (family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+}
+
+/* Wall-clock time of a monotonic stamp: HH:MM:SS.mmm, or ISO 8601 UTC. */
+void clock_str(char *buf, size_t len, const struct tw_output *out,
+	       __u64 ts_ns, bool iso)
+{
+	__s64 real = (__s64)ts_ns + out->mono_to_real_ns;
+	time_t sec = (time_t)(real / 1000000000LL);
+	long nsec = (long)(real % 1000000000LL);
+	struct tm tm;
+	char hms[32];
+
+	if (iso) {
+		gmtime_r(&sec, &tm);
+		strftime(hms, sizeof(hms), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(buf, len, "%s.%06ldZ", hms, nsec / 1000);
+	} else {
+		localtime_r(&sec, &tm);
+		strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+		snprintf(buf, len, "%s.%03ld", hms, nsec / 1000000);
+	}
+}

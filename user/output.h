@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TW_OUTPUT_H
+#define TW_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "options.h"
+#include "tcpwatch.h"
+
+struct tw_stats {
+	__u64 by_type[TW_EV_MAX];
+	__u64 events;
+	__u64 lost;		/* the kernel's count: ring buffer full */
+	__u64 filtered;		/* rejected by the in-kernel filter */
+	__u64 malformed;	/* samples of the wrong size */
+};
+
+struct tw_output {
+	FILE *f;
+	const char *path;	/* for messages: the file, or "standard output" */
+	enum tw_format format;
+	__s64 mono_to_real_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at start */
+	bool failed;		/* a write failed: errno saved in err */
+	int err;
+};
+
+int output_open(struct tw_output *out, const struct tw_options *o);
+/* Flushes and closes; returns 0 or -errno of the first failed write. */
+int output_close(struct tw_output *out);
+
+void output_header(struct tw_output *out);
+void output_event(struct tw_output *out, const struct tw_event *e);
+void output_lost(struct tw_output *out, __u64 now_ns, __u64 lost, __u64 total);
+void output_summary(struct tw_output *out, const struct tw_stats *st);
+
+/* Shared by the formats. */
+void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
+		  __u16 port);
+void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr);
+void clock_str(char *buf, size_t len, const struct tw_output *out,
+	       __u64 ts_ns, bool iso);
+
+/* One per format. */
+void text_event(struct tw_output *out, const struct tw_event *e);
+void text_header(struct tw_output *out);
+void json_event(struct tw_output *out, const struct tw_event *e);
+void json_lost(struct tw_output *out, __u64 now_ns, __u64 lost, __u64 total);
+void json_summary(struct tw_output *out, const struct tw_stats *st);
+
+#endif

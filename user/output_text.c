@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The default output: one line per event, under 100 columns. */
+#include <stdio.h>
+#include <string.h>
+
+#include "names.h"
+#include "output.h"
+
+#define COMM_W	11
+#define ADDR_W	18
+
+/* Strings from the traced system may hold terminal escapes: show '?'. */
+static void printable(char *dst, const char *src, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && src[i]; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+static void describe(char *buf, size_t len, const struct tw_event *e)
+{
+	const char *name;
+	char tmp[32];
+
+	switch (e->type) {
+	case TW_EV_STATE:
+		snprintf(buf, len, "%s -> %s", tcp_state_name(e->oldstate),
+			 tcp_state_name(e->newstate));
+		break;
+	case TW_EV_RST_SENT:
+		name = rst_reason_name(e->reason);
+		if (!(e->flags & TW_F_HAS_REASON))
+			snprintf(buf, len, "RST sent");
+		else if (name)
+			snprintf(buf, len, "RST sent (%s)", name);
+		else
+			snprintf(buf, len, "RST sent (reason %u)", e->reason);
+		break;
+	case TW_EV_RST_RECV:
+		snprintf(buf, len, "RST received in %s", tcp_state_name(e->oldstate));
+		break;
+	case TW_EV_RETRANS:
+		if (e->oldstate == 2 /* TCP_SYN_SENT */)
+			snprintf(buf, len, "SYN retransmit #%d", e->value);
+		else
+			snprintf(buf, len, "retransmit #%d in %s", e->value,
+				 tcp_state_name(e->oldstate));
+		break;
+	case TW_EV_SYNACK_RETRANS:
+		snprintf(buf, len, "SYN-ACK retransmit #%d", e->value);
+		break;
+	case TW_EV_ERROR:
+		snprintf(buf, len, "error %s", errno_name(e->value, tmp, sizeof(tmp)));
+		break;
+	case TW_EV_DESTROY:
+		snprintf(buf, len, "socket destroyed");
+		break;
+	default:
+		snprintf(buf, len, "event type %u", e->type);
+	}
+}
+
+void text_header(struct tw_output *out)
+{
+	fprintf(out->f, "%-12s %-7s %-*s %-*s %-*s %s\n", "TIME", "PID", COMM_W,
+		"COMM", ADDR_W, "LOCAL", ADDR_W, "REMOTE", "EVENT");
+}
+
+void text_event(struct tw_output *out, const struct tw_event *e)
+{
+	char when[32], local[64], remote[64], what[64], pid[16];
+	char comm[TW_COMM_LEN + 1];
+
+	clock_str(when, sizeof(when), out, e->ts_ns, false);
+	endpoint_str(local, sizeof(local), e->family, e->saddr, e->sport);
+	endpoint_str(remote, sizeof(remote), e->family, e->daddr, e->dport);
+	describe(what, sizeof(what), e);
+	if (e->pid) {
+		snprintf(pid, sizeof(pid), "%u", e->pid);
+		printable(comm, e->comm, TW_COMM_LEN);
+	} else {
+		strcpy(pid, "-");
+		strcpy(comm, "-");
+	}
+	fprintf(out->f, "%-12s %-7s %-*.*s %-*s %-*s %s\n", when, pid, COMM_W,
+		COMM_W, comm, ADDR_W, local, ADDR_W, remote, what);
+}

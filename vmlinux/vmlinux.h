@@ -1,0 +1,1 @@
+#include "vmlinux_x86_64_6.18.h"
