@@ -23,9 +23,14 @@ class Trace:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         self.stderr_lines = []
+        self._out = []
         self._ready = threading.Event()
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
+        # Drain stdout all along: a full pipe would stall tcpwatch.
+        self._out_reader = threading.Thread(
+            target=lambda: self._out.append(self.proc.stdout.read()), daemon=True)
+        self._out_reader.start()
         if not self._ready.wait(READY_TIMEOUT) or self.proc.poll() is not None:
             self.proc.kill()
             self._reader.join(5)
@@ -47,7 +52,9 @@ class Trace:
 
     def wait(self, timeout=20):
         """Wait for tcpwatch to end by itself."""
-        self.stdout, _ = self.proc.communicate(timeout=timeout)
+        self.proc.wait(timeout)
+        self._out_reader.join(timeout)
+        self.stdout = b"".join(self._out)
         return self._finish()
 
     def stop(self, timeout=20):
@@ -97,12 +104,12 @@ def transitions(events, local_port):
 class Peer:
     """One workload process (see workload.py)."""
 
-    def __init__(self, role, mode, addr="127.0.0.1"):
+    def __init__(self, role, mode, addr="127.0.0.1", env=None):
         self.proc = subprocess.Popen([sys.executable, WORKLOAD, role, str(mode), addr],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
-        hello = self._line()
-        self.pid = hello["pid"]
+                                     text=True, env=dict(os.environ, **(env or {})))
+        self.hello = self._line()
+        self.pid = self.hello["pid"]
 
     def _line(self):
         line = self.proc.stdout.readline()
@@ -132,8 +139,8 @@ def peers():
     """Workload processes, killed at the end whatever happens."""
     made = []
 
-    def make(role, mode, addr="127.0.0.1"):
-        p = Peer(role, mode, addr)
+    def make(role, mode="-", addr="127.0.0.1", env=None):
+        p = Peer(role, mode, addr, env)
         made.append(p)
         return p
 
@@ -157,6 +164,40 @@ def trace():
         if t.proc.poll() is None:
             t.proc.kill()
             t.proc.wait()
+
+
+def run_tcpwatch(*args, user=None, timeout=20):
+    """tcpwatch run to completion (for bad input): (exit status, stdout, stderr)."""
+    cmd = [TCPWATCH] + list(args)
+    if user:
+        cmd = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user,
+               "--clear-groups", "--inh-caps=-all"] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def pair(peers, trace, server_mode, client_mode, *trace_args, addr="127.0.0.1",
+         traced="both", json_output=True):
+    """Run one server/client exchange under tcpwatch.
+
+    traced: which processes --pid names ("both", "server", "client", or
+    "none" for no --pid). Returns (trace, server_port, client_port,
+    server, client, server_result, client_result).
+    """
+    server = peers("server", server_mode, addr)
+    client = peers("client", client_mode, addr)
+    chosen = {"both": [server, client], "server": [server],
+              "client": [client], "none": []}[traced]
+    t = trace(*(pid_args(*chosen) if chosen else []), *trace_args,
+              json_output=json_output)
+    server.go()
+    port = server.port()
+    client.go(port)
+    c = client.result()
+    s = server.result()
+    t.stop()
+    assert t.rc == 0, t.stderr
+    return t, port, c.get("local_port"), server, client, s, c
 
 
 def pid_args(*procs):

@@ -109,8 +109,42 @@ def churn(count, addr):
     say(result={"connections": count})
 
 
+def holder():
+    """Holds an established connection and a listener before tracing starts."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+    port = ls.getsockname()[1]
+    c = socket.create_connection(("127.0.0.1", port))
+    a, _ = ls.accept()
+    say(ready="holder", pid=os.getpid(), port=port,
+        client_port=c.getsockname()[1])
+    wait_go()
+    c.close()               # the accepted socket, owned before attach, gets the FIN
+    a.recv(10)
+    a.close()
+    c2 = socket.create_connection(("127.0.0.1", port))
+    a2, _ = ls.accept()     # a new child of the listener that existed before attach
+    new_port = c2.getsockname()[1]
+    c2.close()
+    a2.recv(10)
+    a2.close()
+    ls.close()
+    time.sleep(0.3)
+    say(result={"new_client_port": new_port})
+
+
 def main():
-    role, mode = sys.argv[1], sys.argv[2]
+    name = os.environ.get("TW_COMM")
+    if name is not None:
+        # Any user can name a process anything: tests use hostile names.
+        with open("/proc/self/comm", "wb") as f:
+            f.write(name.encode("latin-1"))
+    role = sys.argv[1]
+    if role == "holder":
+        holder()
+        return
+    mode = sys.argv[2]
     addr = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
     if role == "server":
         server(mode, addr)

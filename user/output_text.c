@@ -7,7 +7,7 @@
 #include "output.h"
 
 #define COMM_W	11
-#define ADDR_W	18
+#define ADDR_W	17
 
 /* Strings from the traced system may hold terminal escapes: show '?'. */
 static void printable(char *dst, const char *src, size_t len)

@@ -1,0 +1,83 @@
+"""Bad input: one clear line on stderr and a non-zero exit, never a crash."""
+import os
+
+import pytest
+
+from conftest import run_tcpwatch
+
+
+def one_line(err):
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--pid", "abc"], "tcpwatch: invalid pid 'abc'"),
+    (["--pid", "0"], "tcpwatch: invalid pid '0'"),
+    (["--port", "65536"], "tcpwatch: invalid port '65536': expected 1-65535"),
+    (["--port", "-1"], "tcpwatch: invalid port '-1'"),
+    (["--buffer", "3K"], "tcpwatch: buffer size '3K' must be a power of two"),
+    (["--buffer", "lots"], "tcpwatch: invalid buffer size 'lots'"),
+    (["--duration", "-5"], "tcpwatch: invalid duration '-5'"),
+    (["--keep-going"], "tcpwatch: --keep-going needs --pid"),
+    (["extra"], "tcpwatch: unexpected argument 'extra'"),
+])
+def test_malformed_options(args, message):
+    rc, out, err = run_tcpwatch(*args)
+    assert rc == 2
+    assert one_line(err).startswith(message)
+    assert out == ""
+
+
+def test_unknown_option():
+    rc, _, err = run_tcpwatch("--frobnicate")
+    assert rc == 2
+    assert "unrecognized option '--frobnicate'" in err
+    assert "tcpwatch --help" in err
+
+
+def test_pid_that_does_not_exist():
+    pid = 4194303  # pid_max on 64-bit: never handed out while lower pids are free
+    assert not os.path.exists("/proc/%d" % pid)
+    rc, _, err = run_tcpwatch("--pid", str(pid))
+    assert rc == 1
+    assert one_line(err) == "tcpwatch: no such process: %d" % pid
+
+
+def test_not_root():
+    rc, _, err = run_tcpwatch("--duration", "1", user=65534)
+    assert rc == 1
+    assert one_line(err) == "tcpwatch: needs CAP_BPF and CAP_PERFMON: run with sudo"
+
+
+def test_missing_btf_file():
+    rc, _, err = run_tcpwatch("--btf", "/nonexistent/vmlinux", "--duration", "1")
+    assert rc == 1
+    assert one_line(err) == ("tcpwatch: cannot read BTF from /nonexistent/vmlinux: "
+                             "No such file or directory")
+
+
+def test_btf_file_that_is_not_btf(tmp_path):
+    bogus = tmp_path / "vmlinux"
+    bogus.write_bytes(b"not BTF at all\n" * 10)
+    rc, _, err = run_tcpwatch("--btf", str(bogus), "--duration", "1")
+    assert rc == 1
+    assert one_line(err).startswith("tcpwatch: cannot read BTF from %s: " % bogus)
+
+
+def test_unwritable_output():
+    rc, _, err = run_tcpwatch("--output", "/nonexistent/dir/trace.jsonl",
+                              "--duration", "1")
+    assert rc == 1
+    assert one_line(err) == ("tcpwatch: cannot write /nonexistent/dir/trace.jsonl: "
+                             "No such file or directory")
+
+
+def test_help_and_version():
+    rc, out, err = run_tcpwatch("--help")
+    assert rc == 0 and err == ""
+    assert out.startswith("Usage: tcpwatch")
+    assert "Examples:" in out and "--pid" in out
+    rc, out, _ = run_tcpwatch("--version")
+    assert rc == 0 and out.startswith("tcpwatch ")

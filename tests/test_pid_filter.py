@@ -1,0 +1,69 @@
+"""--pid attributes events to the socket's owner and filters others out in the kernel."""
+from conftest import pair, pid_args
+
+
+def test_passive_side_carries_the_owner(peers, trace):
+    t, port, cport, server, client, *_ = pair(peers, trace, "normal", "normal",
+                                              traced="server")
+    server_events = t.conn(port)
+    assert server_events, "the kernel produced no event for the server"
+    assert all(e["pid"] == server.pid for e in server_events)
+    # On loopback the server's SYN_RECV, ESTABLISHED and CLOSE_WAIT run in
+    # the client's context: the on-CPU task is not the owner.
+    foreign = [e for e in server_events if e["cpu_pid"] != server.pid]
+    assert any(e["type"] == "state" and e["new"] == "CLOSE_WAIT" for e in foreign)
+    children = [e for e in server_events if e["type"] == "state"
+                and e["old"] == "LISTEN" and e["new"] == "SYN_RECV"]
+    assert len(children) == 1 and children[0]["owner"] == "listener"
+    # Only the server's sockets: the client's own socket is not reported.
+    assert not [e for e in t.events if e.get("sport") == cport]
+
+
+def test_other_processes_are_filtered_in_the_kernel(peers, trace):
+    a_server = peers("server", "normal")
+    a_client = peers("client", "normal")
+    b_server = peers("server", "normal")
+    b_client = peers("client", "normal")
+    t = trace(*pid_args(a_server, a_client))
+    a_server.go()
+    b_server.go()
+    a_port, b_port = a_server.port(), b_server.port()
+    a_client.go(a_port)
+    b_client.go(b_port)
+    for p in (a_client, b_client, a_server, b_server):
+        p.result()
+    t.stop()
+    assert t.rc == 0, t.stderr
+    assert t.conn(a_port), "no event of the traced pair"
+    assert not t.conn(b_port)
+    pids = {e["pid"] for e in t.events if "pid" in e}
+    assert pids == {a_server.pid, a_client.pid}
+    assert t.summary()["filtered"] > 0
+
+
+def test_port_filter(peers, trace):
+    a_server = peers("server", "normal")
+    a_client = peers("client", "normal")
+    b_server = peers("server", "normal")
+    b_client = peers("client", "normal")
+    a_server.go()
+    b_server.go()
+    a_port, b_port = a_server.port(), b_server.port()
+    t = trace("--port", str(a_port))
+    a_client.go(a_port)
+    b_client.go(b_port)
+    for p in (a_client, b_client, a_server, b_server):
+        p.result()
+    t.stop()
+    assert t.rc == 0, t.stderr
+    assert t.conn(a_port) and not t.conn(b_port)
+    assert all(a_port in (e["sport"], e["dport"]) for e in t.events
+               if e["type"] not in ("summary", "lost"))
+
+
+def test_family_filter(peers, trace):
+    t4, port4, *_ = pair(peers, trace, "normal", "normal", "-6", traced="both")
+    assert not t4.conn(port4), "-6 let an IPv4 connection through"
+    t6, port6, *_ = pair(peers, trace, "normal", "normal", "-6", addr="::1")
+    assert t6.conn(port6)
+    assert all(e["family"] == "AF_INET6" for e in t6.conn(port6))
