@@ -2,7 +2,8 @@
 #
 # make            build ./tcpwatch (and the scenario programs)
 # make deps       install the Debian packages the build and tests need
-# make test       run the test suite (root: it loads BPF into the running kernel)
+# make demo       install, build, and trace every bundled scenario (root)
+# make test       install, build, run the test suite (root: it loads BPF)
 # make vmlinux    regenerate vmlinux/ from the running kernel's BTF
 # make V=1        show the commands
 
@@ -39,7 +40,7 @@ else
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean deps test vmlinux
+.PHONY: all clean demo deps test vmlinux
 
 all: tcpwatch
 
@@ -86,8 +87,16 @@ deps:
 			apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: all
-	$(Q)$(PYTHON) -m pytest -q tests
+# A fresh machine needs nothing by hand: each entry point installs first.
+test:
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(PYTHON) -m pytest -q -p no:cacheprovider tests
+
+demo:
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory all
+	./tcpwatch --scenario all
 
 clean:
 	$(call msg,CLEAN,)

@@ -277,8 +277,8 @@ int main(int argc, char **argv)
 	t.started = true;
 	seed_existing_sockets(&t);
 	open_pidfds(&t);
-	output_header(&t.out);
 	print_start(&t);
+	output_header(&t.out);
 	err = run(&t);
 	if (err)
 		fprintf(stderr, "tcpwatch: reading events: %s\n", strerror(-err));
