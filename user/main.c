@@ -3,128 +3,14 @@
  * tcpwatch: what the kernel's TCP does to a process's connections, live.
  */
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "loader.h"
 #include "options.h"
 #include "output.h"
 #include "proc.h"
-#include "tcpwatch.h"
-
-#define POLL_MS		50	/* the BPF side wakes us only for a backlog */
-#define LOST_CHECK_NS	1000000000ULL
-#define EXIT_GRACE_NS	200000000ULL	/* events of the targets' last closes */
-
-_Static_assert(sizeof(struct tw_event) == 96, "tw_event layout changed");
-
-struct tracer {
-	struct tw_loader loader;
-	struct tw_output out;
-	struct tw_stats stats;
-	const struct tw_options *opts;
-	int pidfds[TW_MAX_PIDS];
-	int live_targets;
-	bool started;		/* attached: a summary is owed */
-};
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
-static int handle_event(void *ctx, void *data, size_t size)
-{
-	struct tracer *t = ctx;
-	const struct tw_event *e = data;
-
-	if (size < sizeof(*e) || e->type == 0 || e->type >= TW_EV_MAX) {
-		t->stats.malformed++;
-		return 0;
-	}
-	t->stats.events++;
-	t->stats.by_type[e->type]++;
-	output_event(&t->out, e);
-	/* A closed pipe (| head) ends the run; it is not an error. */
-	return t->out.failed ? -t->out.err : 0;
-}
-
-struct seed {
-	struct tracer *t;
-	pid_t pid;
-	char comm[TW_COMM_LEN];
-	__u32 netns;
-	__u64 inodes[4096];	/* the target's sockets, sorted */
-	size_t ninodes;
-};
-
-static int cmp_u64(const void *a, const void *b)
-{
-	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int seed_socket(__u64 ino, void *ctx)
-{
-	struct seed *s = ctx;
-
-	if (s->ninodes < sizeof(s->inodes) / sizeof(s->inodes[0]))
-		s->inodes[s->ninodes++] = ino;
-	return loader_add_fd_owner(&s->t->loader, ino, (__u32)s->pid, s->comm);
-}
-
-static int seed_listener(__u16 port, __u64 ino, void *ctx)
-{
-	struct seed *s = ctx;
-
-	if (!bsearch(&ino, s->inodes, s->ninodes, sizeof(ino), cmp_u64))
-		return 0;	/* another process's listener */
-	return loader_add_listener(&s->t->loader, s->netns, port, (__u32)s->pid,
-				   s->comm);
-}
-
-/*
- * Sockets the targets already hold are owned through their inodes; their
- * listeners' future children through (netns, port).
- */
-static void seed_existing_sockets(struct tracer *t)
-{
-	static struct seed s;
-
-	for (int i = 0; i < t->opts->npids; i++) {
-		int err;
-
-		memset(&s, 0, sizeof(s));
-		s.t = t;
-		s.pid = t->opts->pids[i];
-		s.netns = proc_netns(s.pid);
-		proc_comm(s.pid, s.comm, sizeof(s.comm));
-		err = proc_for_each_socket(s.pid, seed_socket, &s);
-		if (err >= 0) {
-			qsort(s.inodes, s.ninodes, sizeof(s.inodes[0]), cmp_u64);
-			err = proc_for_each_listener(s.pid, seed_listener, &s);
-		}
-		if (err < 0 && t->opts->verbose)
-			fprintf(stderr, "tcpwatch: cannot read the sockets of %d: %s\n",
-				s.pid, strerror(-err));
-	}
-}
+#include "scenario.h"
+#include "tracer.h"
 
 static int check_targets(const struct tw_options *o)
 {
@@ -137,150 +23,59 @@ static int check_targets(const struct tw_options *o)
 	return 0;
 }
 
-static void open_pidfds(struct tracer *t)
+/* Flush and close the output; a failed write turns success into failure. */
+static int close_output(struct tw_output *out, int status)
 {
-	t->live_targets = 0;
-	for (int i = 0; i < t->opts->npids; i++) {
-		t->pidfds[i] = proc_pidfd(t->opts->pids[i]);
-		if (t->pidfds[i] >= 0)
-			t->live_targets++;
-	}
-}
+	int err = output_close(out);
 
-/* Close the pidfd of every target that has exited; true when none is left. */
-static bool targets_gone(struct tracer *t)
-{
-	for (int i = 0; i < t->opts->npids; i++) {
-		struct pollfd p = { .fd = t->pidfds[i], .events = POLLIN };
-
-		if (p.fd < 0 || poll(&p, 1, 0) != 1)
-			continue;
-		close(t->pidfds[i]);
-		t->pidfds[i] = -1;
-		t->live_targets--;
-	}
-	return t->opts->npids && t->live_targets == 0;
-}
-
-static void check_lost(struct tracer *t)
-{
-	__u64 lost = loader_counter(&t->loader, TW_CNT_LOST);
-
-	if (lost > t->stats.lost) {
-		output_lost(&t->out, now_ns(), lost - t->stats.lost, lost);
-		t->stats.lost = lost;
-	}
-}
-
-static void print_start(const struct tracer *t)
-{
-	const struct tw_options *o = t->opts;
-
-	fprintf(stderr, "Tracing TCP");
-	if (o->npids) {
-		fprintf(stderr, " connections of pid");
-		for (int i = 0; i < o->npids; i++)
-			fprintf(stderr, "%s%d", i ? "," : " ", o->pids[i]);
-	} else {
-		fprintf(stderr, " connections of every process");
-	}
-	if (o->nports) {
-		fprintf(stderr, ", port");
-		for (int i = 0; i < o->nports; i++)
-			fprintf(stderr, "%s%u", i ? "," : " ", o->ports[i]);
-	}
-	fprintf(stderr, " (%s tracepoints)... Ctrl-C to end.\n",
-		t->loader.classic ? "classic" : "tp_btf");
-}
-
-/* Poll the ring buffer until told to stop. Returns 0 or -errno. */
-static int run(struct tracer *t)
-{
-	__u64 start = now_ns(), next_lost = start + LOST_CHECK_NS, deadline = 0;
-	int err;
-
-	if (t->opts->duration > 0)
-		deadline = start + (__u64)(t->opts->duration * 1e9);
-	while (!stop_signal) {
-		err = ring_buffer__poll(t->loader.rb, POLL_MS);
-		if (err < 0 && err != -EINTR)
-			return t->out.failed ? 0 : err;
-		if (now_ns() >= next_lost) {
-			check_lost(t);
-			next_lost = now_ns() + LOST_CHECK_NS;
-		}
-		if (deadline && now_ns() >= deadline)
-			break;
-		if (!t->opts->keep_going && targets_gone(t) && !deadline) {
-			deadline = now_ns() + EXIT_GRACE_NS;
-			continue;
-		}
-	}
-	ring_buffer__consume(t->loader.rb);
-	return 0;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	/* A closed stdout shows up as EPIPE from write, handled there. */
-	signal(SIGPIPE, SIG_IGN);
-}
-
-static int finish(struct tracer *t, int status)
-{
-	int err;
-
-	if (t->started) {
-		check_lost(t);
-		t->stats.filtered = loader_counter(&t->loader, TW_CNT_FILTERED);
-		output_summary(&t->out, &t->stats);
-	}
-	err = output_close(&t->out);
 	if (err && err != -EPIPE && !status) {
-		fprintf(stderr, "tcpwatch: cannot write %s: %s\n", t->out.path,
+		fprintf(stderr, "tcpwatch: cannot write %s: %s\n", out->path,
 			strerror(-err));
-		status = 1;
+		return 1;
 	}
-	for (int i = 0; i < t->opts->npids; i++)
-		if (t->pidfds[i] >= 0)
-			close(t->pidfds[i]);
-	loader_stop(&t->loader);
 	return status;
+}
+
+static int trace(const struct tw_options *opts)
+{
+	struct tracer t = { .started = false };
+	struct tw_output out;
+	int err;
+
+	if (output_open(&out, opts))
+		return 1;
+	tracer_install_signals();
+	err = tracer_start(&t, opts, &out);
+	if (!err) {
+		output_header(&out);
+		err = tracer_run(&t);
+		if (err)
+			fprintf(stderr, "tcpwatch: reading events: %s\n", strerror(-err));
+	}
+	tracer_stop(&t);
+	if (t.started)
+		output_summary(&out, &t.stats);
+	return close_output(&out, err ? 1 : 0);
 }
 
 int main(int argc, char **argv)
 {
 	struct tw_options opts;
-	struct tracer t = { .opts = &opts };
 	bool done;
 	int err;
 
 	err = options_parse(&opts, argc, argv, &done);
 	if (err || done)
 		return err;
+	if (opts.scenario && !strcmp(opts.scenario, "list"))
+		return scenario_list();
 	if (!proc_has_bpf_caps()) {
 		fprintf(stderr, "tcpwatch: needs CAP_BPF and CAP_PERFMON: run with sudo\n");
 		return 1;
 	}
+	if (opts.scenario)
+		return scenario_main(&opts);
 	if (check_targets(&opts))
 		return 1;
-	memset(t.pidfds, -1, sizeof(t.pidfds));
-	if (output_open(&t.out, &opts))
-		return 1;
-	install_signals();
-	if (loader_start(&t.loader, &opts, handle_event, &t))
-		return finish(&t, 1);
-	t.started = true;
-	seed_existing_sockets(&t);
-	open_pidfds(&t);
-	print_start(&t);
-	output_header(&t.out);
-	err = run(&t);
-	if (err)
-		fprintf(stderr, "tcpwatch: reading events: %s\n", strerror(-err));
-	return finish(&t, err ? 1 : 0);
+	return trace(&opts);
 }

@@ -106,6 +106,34 @@ void output_summary(struct tw_output *out, const struct tw_stats *st)
 	}
 }
 
+void output_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns)
+{
+	if (out->failed)
+		return;
+	if (out->format == TW_FMT_JSON)
+		json_action(out, o, ts_ns);
+	else
+		text_action(out, o, ts_ns);
+	output_flush(out);
+}
+
+void output_scenario(struct tw_output *out, const char *name, int status,
+		     const struct tw_stats *st)
+{
+	if (status == 0)
+		fprintf(stderr, "scenario %s: the application saw what the scenario "
+			"expects", name);
+	else
+		fprintf(stderr, "scenario %s: the application did NOT see what the "
+			"scenario expects (exit %d)", name, status);
+	fprintf(stderr, "; %llu kernel events, %llu lost\n",
+		(unsigned long long)st->events, (unsigned long long)st->lost);
+	if (out->format == TW_FMT_JSON && !out->failed) {
+		json_scenario(out, name, status, st);
+		output_flush(out);
+	}
+}
+
 void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr)
 {
 	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <linux/types.h>
 
+#include "jsonl.h"
 #include "options.h"
 #include "tcpwatch.h"
 
@@ -34,6 +35,11 @@ void output_header(struct tw_output *out);
 void output_event(struct tw_output *out, const struct tw_event *e);
 void output_lost(struct tw_output *out, __u64 now_ns, __u64 lost, __u64 total);
 void output_summary(struct tw_output *out, const struct tw_stats *st);
+/* A line of a scenario's action log (what the application did). */
+void output_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns);
+/* The end of one scenario: its runner's exit status, and the counts. */
+void output_scenario(struct tw_output *out, const char *name, int status,
+		     const struct tw_stats *st);
 
 /* Shared by the formats. */
 void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
@@ -48,5 +54,9 @@ void text_header(struct tw_output *out);
 void json_event(struct tw_output *out, const struct tw_event *e);
 void json_lost(struct tw_output *out, __u64 now_ns, __u64 lost, __u64 total);
 void json_summary(struct tw_output *out, const struct tw_stats *st);
+void text_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns);
+void json_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns);
+void json_scenario(struct tw_output *out, const char *name, int status,
+		   const struct tw_stats *st);
 
 #endif

@@ -120,3 +120,48 @@ void json_summary(struct tw_output *out, const struct tw_stats *st)
 		(unsigned long long)st->lost, (unsigned long long)st->filtered,
 		(unsigned long long)st->malformed);
 }
+
+/* An action log line, re-encoded field by field (never passed through). */
+void json_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns)
+{
+	FILE *f = out->f;
+
+	fprintf(f, "{\"type\":\"action\",\"ts_ns\":%llu", (unsigned long long)ts_ns);
+	for (int i = 0; i < o->n; i++) {
+		const struct jfield *fl = &o->f[i];
+
+		if (!strcmp(fl->key, "type") || !strcmp(fl->key, "ts_ns"))
+			continue;
+		fputc(',', f);
+		json_write_str(f, fl->key, sizeof(fl->key));
+		fputc(':', f);
+		switch (fl->type) {
+		case J_STR:
+			json_write_str(f, fl->str, sizeof(fl->str));
+			break;
+		case J_NUM:
+			if (fl->is_int)
+				fprintf(f, "%lld", fl->i);
+			else
+				fprintf(f, "%.17g", fl->num);
+			break;
+		case J_BOOL:
+			fputs(fl->b ? "true" : "false", f);
+			break;
+		case J_NULL:
+			fputs("null", f);
+			break;
+		}
+	}
+	fputs("}\n", f);
+}
+
+void json_scenario(struct tw_output *out, const char *name, int status,
+		   const struct tw_stats *st)
+{
+	fputs("{\"type\":\"scenario\",\"name\":", out->f);
+	json_write_str(out->f, name, strlen(name));
+	fprintf(out->f, ",\"status\":%d,\"as_expected\":%s,\"events\":%llu,"
+		"\"lost\":%llu}\n", status, status ? "false" : "true",
+		(unsigned long long)st->events, (unsigned long long)st->lost);
+}

@@ -87,3 +87,38 @@ void text_event(struct tw_output *out, const struct tw_event *e)
 	fprintf(out->f, "%-12s %-7s %-*.*s %-*s %-*s %s\n", when, pid, COMM_W,
 		COMM_W, comm, ADDR_W, local, ADDR_W, remote, what);
 }
+
+/* The action's endpoint from its log fields, if it has one. */
+static void action_endpoint(char *buf, size_t len, const struct jobject *o,
+			    const char *addr_key, const char *port_key)
+{
+	const char *addr = jsonl_str(o, addr_key);
+	char safe[JSONL_STR_MAX];
+
+	if (!addr) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	printable(safe, addr, sizeof(safe) - 1);
+	snprintf(buf, len, strchr(safe, ':') ? "[%s]:%lld" : "%s:%lld", safe,
+		 jsonl_int(o, port_key, 0));
+}
+
+void text_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns)
+{
+	char when[32], local[JSONL_STR_MAX + 16], remote[JSONL_STR_MAX + 16];
+	char role[JSONL_STR_MAX], call[JSONL_STR_MAX], arg[JSONL_STR_MAX];
+	char err[JSONL_STR_MAX];
+	const char *v;
+
+	clock_str(when, sizeof(when), out, ts_ns, false);
+	action_endpoint(local, sizeof(local), o, "laddr", "lport");
+	action_endpoint(remote, sizeof(remote), o, "raddr", "rport");
+	printable(role, (v = jsonl_str(o, "role")) ? v : "app", sizeof(role) - 1);
+	printable(call, (v = jsonl_str(o, "call")) ? v : "?", sizeof(call) - 1);
+	printable(arg, (v = jsonl_str(o, "arg")) ? v : "", sizeof(arg) - 1);
+	printable(err, (v = jsonl_str(o, "errno")) ? v : "", sizeof(err) - 1);
+	fprintf(out->f, "%-12s %-7lld %-*.*s %-*s %-*s %s(%s) = %lld%s%s\n", when,
+		jsonl_int(o, "pid", 0), COMM_W, COMM_W, role, ADDR_W, local, ADDR_W,
+		remote, call, arg, jsonl_int(o, "ret", 0), *err ? " " : "", err);
+}

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Reading JSON Lines: one flat object per line, strictly. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonl.h"
+
+struct cursor {
+	const char *p;
+	const char *end;
+	const char *err;
+};
+
+static void skip_ws(struct cursor *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' ||
+				 *c->p == '\r' || *c->p == '\n'))
+		c->p++;
+}
+
+static bool fail(struct cursor *c, const char *why)
+{
+	if (!c->err)
+		c->err = why;
+	return false;
+}
+
+static int hex4(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char ch = p[i];
+
+		v <<= 4;
+		if (ch >= '0' && ch <= '9')
+			v |= ch - '0';
+		else if (ch >= 'a' && ch <= 'f')
+			v |= ch - 'a' + 10;
+		else if (ch >= 'A' && ch <= 'F')
+			v |= ch - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* Append code point cp as UTF-8 to out (len used of cap); false if full. */
+static bool put_utf8(char *out, size_t *len, size_t cap, unsigned int cp)
+{
+	char b[4];
+	size_t n;
+
+	if (cp < 0x80)
+		b[0] = (char)cp, n = 1;
+	else if (cp < 0x800)
+		b[0] = (char)(0xc0 | cp >> 6), b[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
+	else if (cp < 0x10000)
+		b[0] = (char)(0xe0 | cp >> 12), b[1] = (char)(0x80 | ((cp >> 6) & 0x3f)),
+		b[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
+	else
+		b[0] = (char)(0xf0 | cp >> 18), b[1] = (char)(0x80 | ((cp >> 12) & 0x3f)),
+		b[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), b[3] = (char)(0x80 | (cp & 0x3f)),
+		n = 4;
+	if (*len + n >= cap)
+		return false;
+	memcpy(out + *len, b, n);
+	*len += n;
+	return true;
+}
+
+static bool parse_escape(struct cursor *c, unsigned int *cp)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *hit;
+	int hi, lo;
+
+	if (c->p >= c->end)
+		return fail(c, "unterminated string");
+	hit = strchr(from, *c->p);
+	if (*c->p && hit) {
+		*cp = (unsigned char)to[hit - from];
+		c->p++;
+		return true;
+	}
+	if (*c->p != 'u' || c->end - c->p < 5 || (hi = hex4(c->p + 1)) < 0)
+		return fail(c, "invalid escape in string");
+	c->p += 5;
+	*cp = (unsigned int)hi;
+	if (hi >= 0xd800 && hi <= 0xdbff) {
+		if (c->end - c->p < 6 || c->p[0] != '\\' || c->p[1] != 'u' ||
+		    (lo = hex4(c->p + 2)) < 0xdc00 || lo > 0xdfff)
+			return fail(c, "invalid surrogate pair in string");
+		c->p += 6;
+		*cp = 0x10000 + (((unsigned int)hi - 0xd800) << 10) +
+		      ((unsigned int)lo - 0xdc00);
+	} else if (hi >= 0xdc00 && hi <= 0xdfff) {
+		return fail(c, "invalid surrogate in string");
+	}
+	if (*cp == 0)
+		return fail(c, "NUL in string");
+	return true;
+}
+
+static bool parse_string(struct cursor *c, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	if (c->p >= c->end || *c->p != '"')
+		return fail(c, "expected a string");
+	c->p++;
+	while (c->p < c->end && *c->p != '"') {
+		unsigned int cp = (unsigned char)*c->p;
+
+		if (cp < 0x20)
+			return fail(c, "control character in string");
+		if (cp == '\\') {
+			c->p++;
+			if (!parse_escape(c, &cp))
+				return false;
+			if (!put_utf8(out, &len, cap, cp))
+				return fail(c, "string too long");
+			continue;
+		}
+		if (len + 1 >= cap)
+			return fail(c, "string too long");
+		out[len++] = *c->p++;
+	}
+	if (c->p >= c->end)
+		return fail(c, "unterminated string");
+	c->p++;
+	out[len] = '\0';
+	return true;
+}
+
+static bool parse_number(struct cursor *c, struct jfield *f)
+{
+	const char *s = c->p;
+	char buf[64], *end;
+	size_t n;
+
+	if (c->p < c->end && *c->p == '-')
+		c->p++;
+	if (c->p >= c->end || *c->p < '0' || *c->p > '9')
+		return fail(c, "invalid value");
+	if (*c->p == '0' && c->p + 1 < c->end && c->p[1] >= '0' && c->p[1] <= '9')
+		return fail(c, "invalid number");
+	f->is_int = true;
+	while (c->p < c->end && strchr("0123456789.eE+-", *c->p)) {
+		if (strchr(".eE", *c->p))
+			f->is_int = false;
+		c->p++;
+	}
+	n = (size_t)(c->p - s);
+	if (n >= sizeof(buf))
+		return fail(c, "number too long");
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	errno = 0;
+	f->num = strtod(buf, &end);
+	if (*end)
+		return fail(c, "invalid number");
+	if (f->is_int) {
+		f->i = strtoll(buf, &end, 10);
+		if (errno == ERANGE || *end)
+			return fail(c, "number out of range");
+	}
+	f->type = J_NUM;
+	return true;
+}
+
+static bool parse_literal(struct cursor *c, struct jfield *f)
+{
+	static const struct { const char *word; enum jtype type; bool b; } lits[] = {
+		{ "true", J_BOOL, true }, { "false", J_BOOL, false }, { "null", J_NULL, false },
+	};
+
+	for (size_t i = 0; i < sizeof(lits) / sizeof(lits[0]); i++) {
+		size_t n = strlen(lits[i].word);
+
+		if ((size_t)(c->end - c->p) >= n && !memcmp(c->p, lits[i].word, n)) {
+			c->p += n;
+			f->type = lits[i].type;
+			f->b = lits[i].b;
+			return true;
+		}
+	}
+	return parse_number(c, f);
+}
+
+static bool parse_value(struct cursor *c, struct jfield *f)
+{
+	if (c->p >= c->end)
+		return fail(c, "missing value");
+	if (*c->p == '"') {
+		f->type = J_STR;
+		return parse_string(c, f->str, sizeof(f->str));
+	}
+	if (*c->p == '{' || *c->p == '[')
+		return fail(c, "nested values are not expected here");
+	return parse_literal(c, f);
+}
+
+static bool parse_member(struct cursor *c, struct jobject *o)
+{
+	struct jfield *f;
+
+	if (o->n == JSONL_FIELDS)
+		return fail(c, "too many fields");
+	f = &o->f[o->n];
+	memset(f, 0, sizeof(*f));
+	if (!parse_string(c, f->key, sizeof(f->key)))
+		return false;
+	skip_ws(c);
+	if (c->p >= c->end || *c->p != ':')
+		return fail(c, "expected ':'");
+	c->p++;
+	skip_ws(c);
+	if (!parse_value(c, f))
+		return false;
+	o->n++;
+	return true;
+}
+
+int jsonl_parse(const char *s, size_t len, struct jobject *o, const char **err)
+{
+	struct cursor c = { .p = s, .end = s + len };
+
+	o->n = 0;
+	skip_ws(&c);
+	if (c.p >= c.end || *c.p != '{') {
+		fail(&c, "not a JSON object");
+		goto out;
+	}
+	c.p++;
+	skip_ws(&c);
+	if (c.p < c.end && *c.p == '}') {
+		c.p++;
+	} else {
+		for (;;) {
+			skip_ws(&c);
+			if (!parse_member(&c, o))
+				goto out;
+			skip_ws(&c);
+			if (c.p < c.end && *c.p == ',') {
+				c.p++;
+				continue;
+			}
+			if (c.p < c.end && *c.p == '}') {
+				c.p++;
+				break;
+			}
+			fail(&c, "expected ',' or '}'");
+			goto out;
+		}
+	}
+	skip_ws(&c);
+	if (c.p != c.end)
+		fail(&c, "trailing characters after the object");
+out:
+	*err = c.err;
+	return c.err ? -1 : 0;
+}
+
+const struct jfield *jsonl_get(const struct jobject *o, const char *key)
+{
+	for (int i = 0; i < o->n; i++)
+		if (!strcmp(o->f[i].key, key))
+			return &o->f[i];
+	return NULL;
+}
+
+const char *jsonl_str(const struct jobject *o, const char *key)
+{
+	const struct jfield *f = jsonl_get(o, key);
+
+	return f && f->type == J_STR ? f->str : NULL;
+}
+
+long long jsonl_int(const struct jobject *o, const char *key, long long def)
+{
+	const struct jfield *f = jsonl_get(o, key);
+
+	return f && f->type == J_NUM && f->is_int ? f->i : def;
+}

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The tracing session: attach, seed owners, read the ring buffer, detach. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "tracer.h"
+
+#define POLL_MS		50	/* the BPF side wakes us only for a backlog */
+#define LOST_CHECK_NS	1000000000ULL
+#define EXIT_GRACE_NS	200000000ULL	/* events of the targets' last closes */
+
+_Static_assert(sizeof(struct tw_event) == 96, "tw_event layout changed");
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+void tracer_install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* A closed stdout shows up as EPIPE from write, handled there. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+bool tracer_interrupted(void)
+{
+	return stop_signal != 0;
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+	const struct tw_event *e = data;
+
+	if (size < sizeof(*e) || e->type == 0 || e->type >= TW_EV_MAX) {
+		t->stats.malformed++;
+		return 0;
+	}
+	t->stats.events++;
+	t->stats.by_type[e->type]++;
+	if (t->collect)
+		return t->collect(t->collect_ctx, e);
+	output_event(t->out, e);
+	/* A closed pipe (| head) ends the run; it is not an error. */
+	return t->out->failed ? -t->out->err : 0;
+}
+
+struct seed {
+	struct tracer *t;
+	pid_t pid;
+	char comm[TW_COMM_LEN];
+	__u32 netns;
+	__u64 inodes[4096];	/* the target's sockets, sorted */
+	size_t ninodes;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int seed_socket(__u64 ino, void *ctx)
+{
+	struct seed *s = ctx;
+
+	if (s->ninodes < sizeof(s->inodes) / sizeof(s->inodes[0]))
+		s->inodes[s->ninodes++] = ino;
+	return loader_add_fd_owner(&s->t->loader, ino, (__u32)s->pid, s->comm);
+}
+
+static int seed_listener(__u16 port, __u64 ino, void *ctx)
+{
+	struct seed *s = ctx;
+
+	if (!bsearch(&ino, s->inodes, s->ninodes, sizeof(ino), cmp_u64))
+		return 0;	/* another process's listener */
+	return loader_add_listener(&s->t->loader, s->netns, port, (__u32)s->pid,
+				   s->comm);
+}
+
+/*
+ * Sockets the targets already hold are owned through their inodes; their
+ * listeners' future children through (netns, port).
+ */
+static void seed_existing_sockets(struct tracer *t)
+{
+	static struct seed s;
+
+	for (int i = 0; i < t->opts->npids; i++) {
+		int err;
+
+		memset(&s, 0, sizeof(s));
+		s.t = t;
+		s.pid = t->opts->pids[i];
+		s.netns = proc_netns(s.pid);
+		proc_comm(s.pid, s.comm, sizeof(s.comm));
+		err = proc_for_each_socket(s.pid, seed_socket, &s);
+		if (err >= 0) {
+			qsort(s.inodes, s.ninodes, sizeof(s.inodes[0]), cmp_u64);
+			err = proc_for_each_listener(s.pid, seed_listener, &s);
+		}
+		if (err < 0 && t->opts->verbose)
+			fprintf(stderr, "tcpwatch: cannot read the sockets of %d: %s\n",
+				s.pid, strerror(-err));
+	}
+}
+
+static void open_pidfds(struct tracer *t)
+{
+	t->live_targets = 0;
+	for (int i = 0; i < t->opts->npids; i++) {
+		t->pidfds[i] = proc_pidfd(t->opts->pids[i]);
+		if (t->pidfds[i] >= 0)
+			t->live_targets++;
+	}
+}
+
+/* Close the pidfd of every target that has exited; true when none is left. */
+static bool targets_gone(struct tracer *t)
+{
+	for (int i = 0; i < t->opts->npids; i++) {
+		struct pollfd p = { .fd = t->pidfds[i], .events = POLLIN };
+
+		if (p.fd < 0 || poll(&p, 1, 0) != 1)
+			continue;
+		close(t->pidfds[i]);
+		t->pidfds[i] = -1;
+		t->live_targets--;
+	}
+	return t->opts->npids && t->live_targets == 0;
+}
+
+static void check_lost(struct tracer *t)
+{
+	__u64 lost = loader_counter(&t->loader, TW_CNT_LOST);
+
+	if (lost > t->stats.lost) {
+		output_lost(t->out, now_ns(), lost - t->stats.lost, lost);
+		t->stats.lost = lost;
+	}
+}
+
+static void print_start(const struct tracer *t)
+{
+	const struct tw_options *o = t->opts;
+
+	fprintf(stderr, "Tracing TCP");
+	if (o->scenario) {
+		fprintf(stderr, " connections of scenario %s (pid %d)", o->scenario,
+			o->pids[0]);
+	} else if (o->npids) {
+		fprintf(stderr, " connections of pid");
+		for (int i = 0; i < o->npids; i++)
+			fprintf(stderr, "%s%d", i ? "," : " ", o->pids[i]);
+	} else {
+		fprintf(stderr, " connections of every process");
+	}
+	if (o->nports) {
+		fprintf(stderr, ", port");
+		for (int i = 0; i < o->nports; i++)
+			fprintf(stderr, "%s%u", i ? "," : " ", o->ports[i]);
+	}
+	fprintf(stderr, " (%s tracepoints)... Ctrl-C to end.\n",
+		t->loader.classic ? "classic" : "tp_btf");
+}
+
+int tracer_start(struct tracer *t, const struct tw_options *o, struct tw_output *out)
+{
+	int err;
+
+	t->opts = o;
+	t->out = out;
+	memset(t->pidfds, -1, sizeof(t->pidfds));
+	err = loader_start(&t->loader, o, handle_event, t);
+	if (err)
+		return err;
+	t->started = true;
+	seed_existing_sockets(t);
+	open_pidfds(t);
+	print_start(t);
+	return 0;
+}
+
+int tracer_run(struct tracer *t)
+{
+	__u64 start = now_ns(), next_lost = start + LOST_CHECK_NS, deadline = 0;
+	int err;
+
+	if (t->opts->duration > 0)
+		deadline = start + (__u64)(t->opts->duration * 1e9);
+	while (!stop_signal) {
+		err = ring_buffer__poll(t->loader.rb, POLL_MS);
+		if (err < 0 && err != -EINTR)
+			return t->out->failed ? 0 : err;
+		if (now_ns() >= next_lost) {
+			check_lost(t);
+			next_lost = now_ns() + LOST_CHECK_NS;
+		}
+		if (deadline && now_ns() >= deadline)
+			break;
+		if (!t->opts->keep_going && targets_gone(t) && !deadline)
+			deadline = now_ns() + EXIT_GRACE_NS;
+	}
+	ring_buffer__consume(t->loader.rb);
+	return 0;
+}
+
+void tracer_stop(struct tracer *t)
+{
+	if (t->started) {
+		check_lost(t);
+		t->stats.filtered = loader_counter(&t->loader, TW_CNT_FILTERED);
+	}
+	for (int i = 0; i < t->opts->npids; i++)
+		if (t->pidfds[i] >= 0)
+			close(t->pidfds[i]);
+	loader_stop(&t->loader);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TW_TRACER_H
+#define TW_TRACER_H
+
+#include <stdbool.h>
+
+#include "loader.h"
+#include "options.h"
+#include "output.h"
+
+/* One tracing session: BPF attached, events read until told to stop. */
+struct tracer {
+	struct tw_loader loader;
+	struct tw_output *out;
+	struct tw_stats stats;
+	const struct tw_options *opts;
+	int pidfds[TW_MAX_PIDS];
+	int live_targets;
+	bool started;		/* attached: a summary is owed */
+	/* NULL: print each event; otherwise hand it over (scenario mode). */
+	int (*collect)(void *ctx, const struct tw_event *e);
+	void *collect_ctx;
+};
+
+/* SIGINT/SIGTERM end tracer_run(); SIGPIPE is turned into EPIPE. */
+void tracer_install_signals(void);
+bool tracer_interrupted(void);
+
+/* Attach and print the start line. Prints why and returns -errno on failure. */
+int tracer_start(struct tracer *t, const struct tw_options *o, struct tw_output *out);
+/*
+ * Read events until a signal, --duration, or (with --pid, unless
+ * --keep-going) every target has exited. Returns 0 or -errno.
+ */
+int tracer_run(struct tracer *t);
+/* Final loss check and counters into t->stats; detaches. */
+void tracer_stop(struct tracer *t);
+
+#endif
