@@ -19,20 +19,25 @@ def test_passive_side_carries_the_owner(peers, trace):
     assert not [e for e in t.events if e.get("sport") == cport]
 
 
-def test_other_processes_are_filtered_in_the_kernel(peers, trace):
-    a_server = peers("server", "normal")
-    a_client = peers("client", "normal")
-    b_server = peers("server", "normal")
-    b_client = peers("client", "normal")
-    t = trace(*pid_args(a_server, a_client))
-    a_server.go()
-    b_server.go()
-    a_port, b_port = a_server.port(), b_server.port()
-    a_client.go(a_port)
-    b_client.go(b_port)
-    for p in (a_client, b_client, a_server, b_server):
+def two_pairs(peers, trace, trace_args):
+    """Two independent client/server pairs, A and B; trace_args(A's processes, A's port)."""
+    a = [peers("server", "normal"), peers("client", "normal")]
+    b = [peers("server", "normal"), peers("client", "normal")]
+    a[0].go()
+    b[0].go()
+    a_port, b_port = a[0].port(), b[0].port()
+    t = trace(*trace_args(a, a_port))
+    a[1].go(a_port)
+    b[1].go(b_port)
+    for p in a + b:
         p.result()
     t.stop()
+    return t, a, a_port, b_port
+
+
+def test_other_processes_are_filtered_in_the_kernel(peers, trace):
+    t, (a_server, a_client), a_port, b_port = two_pairs(
+        peers, trace, lambda a, _: pid_args(*a))
     assert t.rc == 0, t.stderr
     assert t.conn(a_port), "no event of the traced pair"
     assert not t.conn(b_port)
@@ -42,19 +47,7 @@ def test_other_processes_are_filtered_in_the_kernel(peers, trace):
 
 
 def test_port_filter(peers, trace):
-    a_server = peers("server", "normal")
-    a_client = peers("client", "normal")
-    b_server = peers("server", "normal")
-    b_client = peers("client", "normal")
-    a_server.go()
-    b_server.go()
-    a_port, b_port = a_server.port(), b_server.port()
-    t = trace("--port", str(a_port))
-    a_client.go(a_port)
-    b_client.go(b_port)
-    for p in (a_client, b_client, a_server, b_server):
-        p.result()
-    t.stop()
+    t, _, a_port, b_port = two_pairs(peers, trace, lambda _, port: ["--port", str(port)])
     assert t.rc == 0, t.stderr
     assert t.conn(a_port) and not t.conn(b_port)
     assert all(a_port in (e["sport"], e["dport"]) for e in t.events

@@ -1,5 +1,5 @@
 """A loopback connection closed by the client first: the exact transitions of both sides."""
-from conftest import pid_args, transitions
+from conftest import pair, transitions
 
 CLIENT_SIDE = [
     ("CLOSE", "SYN_SENT"),
@@ -19,18 +19,10 @@ SERVER_SIDE = [
 
 
 def run_normal_close(peers, trace, addr, *extra):
-    server = peers("server", "normal", addr)
-    client = peers("client", "normal", addr)
-    t = trace(*pid_args(server, client), *extra)
-    server.go()
-    port = server.port()
-    client.go(port)
-    c = client.result()
-    s = server.result()
-    t.stop()
-    assert t.rc == 0, t.stderr
+    t, port, cport, server, client, s, _ = pair(peers, trace, "normal", "normal",
+                                                *extra, addr=addr)
     assert s["read_eof"]
-    return t, port, c["local_port"], server, client
+    return t, port, cport, server, client
 
 
 def check_normal_close(t, port, cport, server, client):
