@@ -26,7 +26,9 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf \
 
 USER_SRCS  := $(wildcard user/*.c)
 USER_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-SKEL       := $(OUTPUT)/tcpwatch.skel.h
+# One skeleton per bpf/NAME.bpf.c, as build/NAME.skel.h (struct NAME_bpf).
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+SKELS      := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 DEPS_PKGS  := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
 	      pkg-config iproute2 nftables iptables python3 python3-pytest
@@ -52,15 +54,15 @@ endif
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/bpf:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/bpf/tcpwatch.bpf.o: bpf/tcpwatch.bpf.c bpf/tcpwatch.h vmlinux/vmlinux.h | $(OUTPUT)/bpf
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(SKEL): $(OUTPUT)/bpf/tcpwatch.bpf.o | $(OUTPUT)
+$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o | $(OUTPUT)
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name tcpwatch_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(SKEL) bpf/tcpwatch.h $(wildcard user/*.h) | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c $(SKELS) $(wildcard bpf/*.h) $(wildcard user/*.h) | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) $(CPPFLAGS) -c $< -o $@
 

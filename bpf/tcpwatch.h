@@ -19,7 +19,25 @@ enum tw_event_type {
 	TW_EV_SYNACK_RETRANS,	/* tcp_retransmit_synack */
 	TW_EV_ERROR,		/* inet_sk_error_report: errno for the app */
 	TW_EV_DESTROY,		/* tcp_destroy_sock */
+	TW_EV_CALL,		/* a socket call of a traced process (syscalls) */
 	TW_EV_MAX,
+};
+
+/*
+ * The application's socket calls (TW_EV_CALL, in tw_event.reason). Traced
+ * from syscall tracepoints in the caller's context, so pid/comm are the
+ * caller's. Values are part of the recording format: append only.
+ */
+enum tw_call {
+	TW_CALL_CONNECT = 1,
+	TW_CALL_ACCEPT,		/* accept and accept4: fd is the new socket */
+	TW_CALL_CLOSE,
+	TW_CALL_SHUTDOWN,	/* arg: SHUT_RD/WR/RDWR */
+	TW_CALL_READ,		/* read/recv*: reported on error or EOF (0) */
+	TW_CALL_WRITE,		/* write/send*: reported on error */
+	TW_CALL_SETSOCKOPT,	/* arg: level << 16 | optname; arg2: the value */
+	TW_CALL_LISTEN,
+	TW_CALL_MAX,
 };
 
 /* How the owner of a socket was established (tw_event.owner_how). */
@@ -51,8 +69,13 @@ struct tw_event {
 	__u32 pid;		/* owner tgid (0 when unknown) */
 	__u32 cpu_pid;		/* tgid on CPU when the hook ran (0 = softirq/idle) */
 	__u32 netns;		/* network namespace inode */
-	__s32 value;		/* ERROR: errno; RETRANS: the socket's retransmit count */
-	__u32 reason;		/* RST_SENT: enum sk_rst_reason value */
+	__s32 value;		/* ERROR: errno; RETRANS: the socket's retransmit
+				 * count; CALL: return value (-errno) */
+	__u32 reason;		/* RST_SENT: enum sk_rst_reason; CALL: enum tw_call */
+	__s32 fd;		/* CALL: the file descriptor */
+	__u32 arg;		/* CALL: see enum tw_call */
+	__s32 arg2;		/* CALL: see enum tw_call */
+	__u32 pad2;
 	__u16 sport;
 	__u16 dport;
 	__u16 family;		/* AF_INET / AF_INET6 */

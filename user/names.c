@@ -52,6 +52,7 @@ static const char *const event_types[TW_EVENT_TYPES] = {
 	[TW_EV_SYNACK_RETRANS] = "synack_retransmit",
 	[TW_EV_ERROR] = "error",
 	[TW_EV_DESTROY] = "destroy",
+	[TW_EV_CALL] = "call",
 };
 
 _Static_assert(TW_EV_MAX == TW_EVENT_TYPES, "event type table out of date");

@@ -13,7 +13,7 @@ int tcp_state_parse(const char *name);
 
 /* "state", "rst_sent", ...: the JSON "type" of an event type. */
 const char *event_type_name(int type);
-#define TW_EVENT_TYPES	8	/* enum tw_event_type values 1..7, plus 0 */
+#define TW_EVENT_TYPES	9	/* enum tw_event_type values 1..8, plus 0 */
 
 /* "ECONNRESET", or "E<n>" for a number glibc does not name. */
 const char *errno_name(int err, char *buf, size_t len);

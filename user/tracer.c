@@ -16,7 +16,7 @@
 #define LOST_CHECK_NS	1000000000ULL
 #define EXIT_GRACE_NS	200000000ULL	/* events of the targets' last closes */
 
-_Static_assert(sizeof(struct tw_event) == 96, "tw_event layout changed");
+_Static_assert(sizeof(struct tw_event) == 112, "tw_event layout changed");
 
 static volatile sig_atomic_t stop_signal;
 
