@@ -31,7 +31,8 @@ BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 SKELS      := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 DEPS_PKGS  := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
-	      pkg-config iproute2 nftables iptables python3 python3-pytest
+	      pkg-config iproute2 nftables iptables python3 python3-pytest \
+	      man-db groff-base
 
 ifeq ($(V),1)
 	Q =

@@ -300,6 +300,8 @@ static __always_inline struct tw_owner *emit_for(const struct sock *sk,
 	if (!o && filter_pid)
 		goto filtered;
 	fill_owner(e, o);
+	if (o && (e->flags & TW_F_TIMEWAIT_SK))
+		e->owner_how = TW_OWNER_TUPLE;
 	submit(e);
 	return o;
 filtered:

@@ -47,7 +47,7 @@ enum tw_owner_how {
 	TW_OWNER_LISTEN,	/* current task at CLOSE -> LISTEN */
 	TW_OWNER_LISTENER,	/* child of a listener: the listener's owner */
 	TW_OWNER_FD,		/* socket inode found in the owner's fd table */
-	TW_OWNER_TUPLE,		/* timewait or sk-less: matched by 4-tuple */
+	TW_OWNER_TUPLE,		/* timewait socket or sk-less reset: by 4-tuple */
 };
 
 /* Flags (tw_event.flags). */
@@ -67,7 +67,8 @@ struct tw_event {
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__u32 pid;		/* owner tgid (0 when unknown) */
-	__u32 cpu_pid;		/* tgid on CPU when the hook ran (0 = softirq/idle) */
+	__u32 cpu_pid;		/* tgid on CPU when the hook ran: softirq work runs
+				 * in whatever task it interrupted (0: idle) */
 	__u32 netns;		/* network namespace inode */
 	__s32 value;		/* ERROR: errno; RETRANS: the socket's retransmit
 				 * count; CALL: return value (-errno) */

@@ -33,3 +33,10 @@ def test_duration():
     assert t.rc == 0, t.stderr
     assert 0.9 < time.monotonic() - start < 10
     assert len(t.of_type("summary")) == 1
+
+
+def test_duration_does_not_outlast_the_traced_process():
+    sleeper = subprocess.Popen([sys.executable, "-c", "pass"])
+    t = Trace(["--pid", str(sleeper.pid), "--duration", "60"])
+    t.wait(timeout=15)
+    assert t.rc == 0, t.stderr

@@ -33,6 +33,11 @@ static const char usage_text[] =
 "  -j, --json                JSON Lines, one object per event, flushed per line\n"
 "  -o, --output FILE         write events to FILE instead of standard output\n"
 "\n"
+"Scenarios (the bundled reproductions of TCP behaviours, see scenarios/):\n"
+"      --scenario NAME       run scenario NAME under tracing and print its\n"
+"                            timeline merged with what its programs did;\n"
+"                            'list' lists them, 'all' runs every one\n"
+"\n"
 "Running:\n"
 "  -d, --duration SECONDS    stop after SECONDS\n"
 "  -k, --keep-going          with --pid: keep tracing after the processes exit\n"
@@ -50,7 +55,8 @@ static const char usage_text[] =
 "  sudo tcpwatch -p 1234               # connections of process 1234\n"
 "  sudo tcpwatch -p 1234,1240 -P 443   # two processes, port 443 only\n"
 "  sudo tcpwatch -j -o trace.jsonl -p \"$(pidof -s nginx)\"\n"
-"  sudo tcpwatch -d 60 -P 5432         # one minute of PostgreSQL traffic\n";
+"  sudo tcpwatch -d 60 -P 5432         # one minute of PostgreSQL traffic\n"
+"  sudo tcpwatch --scenario close-wait-leak\n";
 
 static const struct option long_options[] = {
 	{ "pid",	required_argument, NULL, 'p' },
@@ -216,5 +222,10 @@ int options_parse(struct tw_options *o, int argc, char **argv, bool *done)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->keep_going && !o->npids)
 		return usage_error("%s needs --pid", "--keep-going");
+	if (!o->follow && !o->npids)
+		return usage_error("%s needs --pid", "--no-follow");
+	if (o->scenario && o->npids)
+		return usage_error("%s traces the scenario's own processes: drop --pid",
+				   "--scenario");
 	return 0;
 }

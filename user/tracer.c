@@ -206,7 +206,8 @@ int tracer_start(struct tracer *t, const struct tw_options *o, struct tw_output 
 
 int tracer_run(struct tracer *t)
 {
-	__u64 start = now_ns(), next_lost = start + LOST_CHECK_NS, deadline = 0;
+	__u64 start = now_ns(), next_lost = start + LOST_CHECK_NS;
+	__u64 deadline = ~0ULL, gone_at = 0;
 	int err;
 
 	if (t->opts->duration > 0)
@@ -219,10 +220,11 @@ int tracer_run(struct tracer *t)
 			check_lost(t);
 			next_lost = now_ns() + LOST_CHECK_NS;
 		}
-		if (deadline && now_ns() >= deadline)
+		if (!gone_at && !t->opts->keep_going && targets_gone(t))
+			gone_at = now_ns();
+		if (now_ns() >= deadline ||
+		    (gone_at && now_ns() >= gone_at + EXIT_GRACE_NS))
 			break;
-		if (!t->opts->keep_going && targets_gone(t) && !deadline)
-			deadline = now_ns() + EXIT_GRACE_NS;
 	}
 	ring_buffer__consume(t->loader.rb);
 	return 0;
