@@ -37,6 +37,7 @@ enum tw_call {
 	TW_CALL_WRITE,		/* write/send*: reported on error */
 	TW_CALL_SETSOCKOPT,	/* arg: level << 16 | optname; arg2: the value */
 	TW_CALL_LISTEN,
+	TW_CALL_BIND,		/* arg: the port asked for */
 	TW_CALL_MAX,
 };
 
@@ -48,6 +49,7 @@ enum tw_owner_how {
 	TW_OWNER_LISTENER,	/* child of a listener: the listener's owner */
 	TW_OWNER_FD,		/* socket inode found in the owner's fd table */
 	TW_OWNER_TUPLE,		/* timewait socket or sk-less reset: by 4-tuple */
+	TW_OWNER_ACCEPT,	/* the task whose accept() returned it */
 };
 
 /* Flags (tw_event.flags). */
@@ -55,6 +57,9 @@ enum tw_owner_how {
 #define TW_F_NO_SK		0x02	/* RST sent with no socket (NO_SOCKET) */
 #define TW_F_HAS_REASON		0x04	/* reason field is the kernel's */
 #define TW_F_DEFERRED		0x08	/* sk-less RST held until its owner showed up */
+#define TW_F_SYNTHETIC		0x10	/* user space: a transition no hook shows
+					 * (TIME_WAIT), reconstructed; reason
+					 * holds the enum tw_cause */
 
 /*
  * One event. Largest members first and no hidden padding: the size is

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -12,6 +13,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TCPWATCH = os.path.join(ROOT, "tcpwatch")
 WORKLOAD = os.path.join(ROOT, "tests", "workload.py")
 READY_TIMEOUT = 20
+# What the kernel's hooks report; tcpwatch adds explain, connection, lost,
+# summary and reconstructed transitions (state with "reconstructed": true).
+KERNEL_TYPES = {"state", "rst_sent", "rst_recv", "retransmit",
+                "synack_retransmit", "error", "destroy", "call"}
 
 
 class Trace:
@@ -28,8 +33,7 @@ class Trace:
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         # Drain stdout all along: a full pipe would stall tcpwatch.
-        self._out_reader = threading.Thread(
-            target=lambda: self._out.append(self.proc.stdout.read()), daemon=True)
+        self._out_reader = threading.Thread(target=self._read_stdout, daemon=True)
         self._out_reader.start()
         if not self._ready.wait(READY_TIMEOUT) or self.proc.poll() is not None:
             self.proc.kill()
@@ -38,6 +42,24 @@ class Trace:
         self.stdout = b""
         self.rc = None
         self.events = []
+
+    def _read_stdout(self):
+        for line in self.proc.stdout:
+            self._out.append(line)
+
+    def wait_for(self, predicate, timeout=5):
+        """Wait until a JSON line printed so far satisfies predicate, while
+        tcpwatch runs: proves output is live, not written at exit."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            lines = list(self._out)
+            for line in lines[seen:]:
+                if line.strip() and predicate(json.loads(line)):
+                    return json.loads(line)
+            seen = len(lines)
+            time.sleep(0.02)
+        raise AssertionError("no such line within %s s" % timeout)
 
     def _read_stderr(self):
         for line in self.proc.stderr:
@@ -69,8 +91,18 @@ class Trace:
             self.events = [json.loads(l) for l in self.stdout.splitlines() if l.strip()]
         return self
 
+    def kernel_events(self):
+        return [e for e in self.events
+                if e["type"] in KERNEL_TYPES and not e.get("reconstructed")]
+
     def of_type(self, type_):
-        return [e for e in self.events if e["type"] == type_]
+        return [e for e in self.kernel_events() if e["type"] == type_] \
+            if type_ in KERNEL_TYPES else \
+            [e for e in self.events if e["type"] == type_]
+
+    def codes(self):
+        """Explanation codes given, in order."""
+        return [e["code"] for e in self.events if e["type"] == "explain"]
 
     def summary(self):
         s = self.of_type("summary")
@@ -79,15 +111,15 @@ class Trace:
 
     def conn(self, port):
         """Events of the connection whose local or remote port is port."""
-        return [e for e in self.events
-                if e["type"] not in ("summary", "lost")
-                and port in (e.get("sport"), e.get("dport"))]
+        return [e for e in self.kernel_events()
+                if port in (e.get("sport"), e.get("dport"))]
 
 
 def sockets_of(events, local_port):
     """Kernel socket addresses that were bound to local_port."""
     return {e["sk"] for e in events
-            if e["type"] == "state" and e["sport"] == local_port}
+            if e["type"] == "state" and e["sport"] == local_port
+            and not e.get("reconstructed")}
 
 
 def transitions(events, local_port):
@@ -98,7 +130,7 @@ def transitions(events, local_port):
     """
     sks = sockets_of(events, local_port)
     return [(e["old"], e["new"]) for e in events
-            if e["type"] == "state" and e["sk"] in sks]
+            if e["type"] == "state" and e["sk"] in sks and not e.get("reconstructed")]
 
 
 class Peer:

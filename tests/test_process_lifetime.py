@@ -40,3 +40,20 @@ def test_duration_does_not_outlast_the_traced_process():
     t = Trace(["--pid", str(sleeper.pid), "--duration", "60"])
     t.wait(timeout=15)
     assert t.rc == 0, t.stderr
+
+
+def test_events_are_printed_while_tracing(peers, trace):
+    """The stream is live: an event shows up while its process still runs."""
+    server = peers("server", "hold")
+    client = peers("client", "normal")
+    t = trace("--pid", str(server.pid))
+    server.go()
+    port = server.port()
+    client.go(port)
+    client.result()
+    ev = t.wait_for(lambda e: e["type"] == "state" and e["new"] == "CLOSE_WAIT",
+                    timeout=2)
+    assert ev["pid"] == server.pid and server.proc.poll() is None
+    server.go()
+    server.result()
+    t.stop()

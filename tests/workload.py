@@ -13,6 +13,7 @@ import json
 import os
 import select
 import socket
+import struct
 import sys
 import time
 
@@ -56,6 +57,26 @@ def server(mode, addr):
     elif mode == "hold":
         wait_go()
         conn.close()
+    elif mode == "leak":
+        # Reads to EOF and then never closes: CLOSE_WAIT until told.
+        while conn.recv(100):
+            pass
+        say(eof=True)
+        wait_go()
+        conn.close()
+    elif mode == "linger-abort":
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+    elif mode == "close-early":
+        conn.close()
+    elif mode == "reply-after-eof":
+        data = b""
+        chunk = conn.recv(100)
+        while chunk:
+            data += chunk
+            chunk = conn.recv(100)
+        conn.sendall(b"reply to " + data)
+        conn.close()
     time.sleep(0.3)
     ls.close()
     say(result=result)
@@ -76,6 +97,37 @@ def client(mode, addr):
     result["local_port"] = s.getsockname()[1]
     if mode == "normal":
         s.sendall(b"hello")
+        s.close()
+    elif mode == "write-twice":
+        time.sleep(0.2)     # the server has closed by now
+        results = []
+        for _ in range(2):
+            try:
+                results.append(s.send(b"more data"))
+            except OSError as e:
+                results.append(err_name(e))
+            time.sleep(0.1)
+        result["writes"] = results
+        result["read"] = len(s.recv(100))
+        s.close()
+    elif mode == "half-close":
+        s.sendall(b"request")
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        chunk = s.recv(100)
+        while chunk:
+            reply += chunk
+            chunk = s.recv(100)
+        result["reply"] = reply.decode()
+        s.close()
+    elif mode == "options":
+        options(s, addr, port, result)
+    elif mode == "idle-reset":
+        time.sleep(0.3)
+        try:
+            result["recv"] = len(s.recv(100))
+        except OSError as e:
+            result["recv_errno"] = err_name(e)
         s.close()
     elif mode == "expect-reset":
         s.sendall(b"data the server will never read")
@@ -134,6 +186,56 @@ def holder():
     say(result={"new_client_port": new_port})
 
 
+# What the "options" client sets, in order; TCP_NODELAY is one tcpwatch ignores.
+OPTIONS = [
+    (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
+    (socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 7),
+    (socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 3),
+    (socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 4),
+    (socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 5000),
+    (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
+    (socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 0, 5)),
+    (socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)),
+]
+
+
+def options(s, addr, port, result):
+    """bind() to the server's port (EADDRINUSE), options, then a half-close."""
+    b = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    b.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        b.bind((addr, port))
+    except OSError as e:
+        result["bind_errno"] = err_name(e)
+    b.close()
+    for level, name, value in OPTIONS:
+        s.setsockopt(level, name, value)
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(100):
+        pass
+    result["read_eof"] = True
+    s.close()
+
+
+def prefork(addr):
+    """A listener shared with a worker forked after attach: the worker accepts."""
+    say(ready="prefork", pid=os.getpid())
+    wait_go()
+    ls = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    ls.bind((addr, 0))
+    ls.listen(16)
+    worker = os.fork()
+    if worker == 0:
+        conn, _ = ls.accept()
+        conn.close()
+        os._exit(0)
+    say(port=ls.getsockname()[1])
+    os.waitpid(worker, 0)
+    time.sleep(0.3)
+    ls.close()
+    say(result={"worker": worker})
+
+
 def main():
     name = os.environ.get("TW_COMM")
     if name is not None:
@@ -152,6 +254,8 @@ def main():
         client(mode, addr)
     elif role == "churn":
         churn(int(mode), addr)
+    elif role == "prefork":
+        prefork(addr)
     else:
         sys.exit("unknown role " + role)
 

@@ -107,6 +107,11 @@ static const char *tracefs_mount(bool verbose)
 	return tracefs_events();
 }
 
+const char *loader_tracefs(bool verbose)
+{
+	return tracefs_mount(verbose);
+}
+
 static bool classic_exists(const char *events, const struct hook *h)
 {
 	char path[256];

@@ -29,6 +29,12 @@ int loader_start(struct tw_loader *l, const struct tw_options *o,
 		 ring_buffer_sample_fn fn, void *ctx);
 void loader_stop(struct tw_loader *l);
 
+/*
+ * The tracefs events directory classic tracepoints are found in, mounting
+ * tracefs if the host has not; NULL when there is none.
+ */
+const char *loader_tracefs(bool verbose);
+
 /* Sum of a per-CPU counter kept by the BPF programs. */
 __u64 loader_counter(struct tw_loader *l, enum tw_counter c);
 

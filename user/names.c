@@ -2,6 +2,9 @@
 /* Names of TCP states, event types, errnos and reset reasons. */
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <bpf/btf.h>
 
 #include "names.h"
@@ -77,8 +80,10 @@ const char *errno_name(int err, char *buf, size_t len)
 #define RST_PREFIX	"SK_RST_REASON_"
 #define MAX_REASONS	256
 
-/* Point into the BTF's strings: the BTF must outlive the lookups. */
-static const char *rst_reasons[MAX_REASONS];
+#define REASON_LEN	48
+
+/* Copied out of the BTF, which is freed when tracing stops. */
+static char rst_reasons[MAX_REASONS][REASON_LEN];
 
 int rst_reasons_load(const struct btf *btf)
 {
@@ -99,7 +104,7 @@ int rst_reasons_load(const struct btf *btf)
 			continue;
 		if (!strncmp(name, RST_PREFIX, strlen(RST_PREFIX)))
 			name += strlen(RST_PREFIX);
-		rst_reasons[v->val] = name;
+		snprintf(rst_reasons[v->val], REASON_LEN, "%s", name);
 		n++;
 	}
 	return n;
@@ -107,5 +112,68 @@ int rst_reasons_load(const struct btf *btf)
 
 const char *rst_reason_name(__u32 value)
 {
-	return value < MAX_REASONS ? rst_reasons[value] : NULL;
+	return value < MAX_REASONS && rst_reasons[value][0] ? rst_reasons[value] : NULL;
+}
+
+static const char *const calls[TW_CALL_MAX] = {
+	[TW_CALL_CONNECT] = "connect",
+	[TW_CALL_ACCEPT] = "accept",
+	[TW_CALL_CLOSE] = "close",
+	[TW_CALL_SHUTDOWN] = "shutdown",
+	[TW_CALL_READ] = "read",
+	[TW_CALL_WRITE] = "write",
+	[TW_CALL_SETSOCKOPT] = "setsockopt",
+	[TW_CALL_LISTEN] = "listen",
+	[TW_CALL_BIND] = "bind",
+};
+
+const char *call_name(__u32 call)
+{
+	if (call >= TW_CALL_MAX || !calls[call])
+		return "unknown";
+	return calls[call];
+}
+
+/* A case returning the constant's own name. */
+#define NAME(c)	case c: return #c
+
+const char *shutdown_how_name(__u32 how)
+{
+	switch (how) {
+	NAME(SHUT_RD);
+	NAME(SHUT_WR);
+	NAME(SHUT_RDWR);
+	default:
+		return NULL;
+	}
+}
+
+const char *sockopt_level_name(int level)
+{
+	switch (level) {
+	NAME(SOL_SOCKET);
+	NAME(IPPROTO_TCP);
+	default:
+		return NULL;
+	}
+}
+
+const char *sockopt_name(int level, int name)
+{
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		NAME(SO_REUSEADDR);
+		NAME(SO_KEEPALIVE);
+		NAME(SO_LINGER);
+		NAME(SO_REUSEPORT);
+		}
+	} else if (level == IPPROTO_TCP) {
+		switch (name) {
+		NAME(TCP_KEEPIDLE);
+		NAME(TCP_KEEPINTVL);
+		NAME(TCP_KEEPCNT);
+		NAME(TCP_USER_TIMEOUT);
+		}
+	}
+	return NULL;
 }

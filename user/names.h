@@ -21,11 +21,21 @@ const char *errno_name(int err, char *buf, size_t len);
 /*
  * Reset reasons, read from the running kernel's enum sk_rst_reason (the
  * numbering changes between versions). Returns the number of names found;
- * 0 when the kernel has no such enum. Names point into btf, which must
- * outlive their use.
+ * 0 when the kernel has no such enum. The names are copied.
  */
 int rst_reasons_load(const struct btf *btf);
 /* The name without SK_RST_REASON_, or NULL when unknown. */
 const char *rst_reason_name(__u32 value);
+
+/* "connect", "accept", ...: the JSON "call" of an enum tw_call value. */
+const char *call_name(__u32 call);
+/* "SHUT_WR" and the like, or NULL. */
+const char *shutdown_how_name(__u32 how);
+/*
+ * "SOL_SOCKET"/"IPPROTO_TCP", and the names of the options tcpwatch traces
+ * ("SO_LINGER", "TCP_USER_TIMEOUT", ...); NULL for any other.
+ */
+const char *sockopt_level_name(int level);
+const char *sockopt_name(int level, int name);
 
 #endif

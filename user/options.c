@@ -12,6 +12,7 @@
 #include "options.h"
 
 #define DEFAULT_BUFFER	(4ULL << 20)
+#define DEFAULT_STUCK	30.0
 #define TW_VERSION	"0.1"
 
 static const char usage_text[] =
@@ -37,6 +38,10 @@ static const char usage_text[] =
 "      --scenario NAME       run scenario NAME under tracing and print its\n"
 "                            timeline merged with what its programs did;\n"
 "                            'list' lists them, 'all' runs every one\n"
+"\n"
+"Explanations:\n"
+"      --stuck SECONDS       report sockets stuck in CLOSE_WAIT or FIN_WAIT2\n"
+"                            longer than SECONDS (default 30)\n"
 "\n"
 "Running:\n"
 "  -d, --duration SECONDS    stop after SECONDS\n"
@@ -75,6 +80,7 @@ static const struct option long_options[] = {
 	{ "classic",	no_argument,	   NULL, 'C' },
 	{ "btf",	required_argument, NULL, 'B' },
 	{ "scenario",	required_argument, NULL, 'S' },
+	{ "stuck",	required_argument, NULL, 'T' },
 	{ NULL,		0,		   NULL, 0 },
 };
 
@@ -160,14 +166,15 @@ static int parse_buffer(struct tw_options *o, const char *s)
 	return 0;
 }
 
-static int parse_duration(struct tw_options *o, const char *s)
+/* Seconds > 0, fractions allowed; name is the option, for the message. */
+static int parse_seconds(double *out, const char *name, const char *s)
 {
 	char *end;
 
 	errno = 0;
-	o->duration = strtod(s, &end);
-	if (errno || end == s || *end || !(o->duration > 0) || o->duration > 1e7)
-		return usage_error("invalid duration '%s': expected seconds > 0", s);
+	*out = strtod(s, &end);
+	if (errno || end == s || *end || !(*out > 0) || *out > 1e7)
+		return usage_error("invalid %s '%s': expected seconds > 0", name, s);
 	return 0;
 }
 
@@ -177,7 +184,8 @@ static int parse_one(struct tw_options *o, int c, char *arg, bool *done)
 	case 'p': return parse_pids(o, arg);
 	case 'P': return parse_ports(o, arg);
 	case 'b': return parse_buffer(o, arg);
-	case 'd': return parse_duration(o, arg);
+	case 'd': return parse_seconds(&o->duration, "duration", arg);
+	case 'T': return parse_seconds(&o->stuck, "stuck time", arg);
 	case '4': o->family = AF_INET; return 0;
 	case '6': o->family = AF_INET6; return 0;
 	case 'j': o->format = TW_FMT_JSON; return 0;
@@ -209,6 +217,7 @@ int options_parse(struct tw_options *o, int argc, char **argv, bool *done)
 
 	memset(o, 0, sizeof(*o));
 	o->buffer_bytes = DEFAULT_BUFFER;
+	o->stuck = DEFAULT_STUCK;
 	o->follow = true;
 	*done = false;
 	opterr = 1;

@@ -26,6 +26,7 @@ struct tw_options {
 	const char *scenario;	/* --scenario NAME */
 	__u64 buffer_bytes;
 	double duration;	/* seconds; 0: until stopped */
+	double stuck;		/* CLOSE_WAIT/FIN_WAIT2 longer than this: report */
 	bool follow;		/* follow children forked after attach */
 	bool keep_going;	/* keep tracing after the targets exit */
 	bool classic;		/* classic tracepoints even where tp_btf works */

@@ -134,6 +134,25 @@ void output_scenario(struct tw_output *out, const char *name, int status,
 	}
 }
 
+void output_explain(struct tw_output *out, const struct explanation *x)
+{
+	if (out->failed)
+		return;
+	if (out->format == TW_FMT_JSON)
+		json_explain(out, x);
+	else
+		text_explain(out, x);
+	output_flush(out);
+}
+
+void output_connection(struct tw_output *out, const struct conn *c, __u64 end_ns)
+{
+	if (out->failed || out->format != TW_FMT_JSON)
+		return;
+	json_connection(out, c, end_ns);
+	output_flush(out);
+}
+
 void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr)
 {
 	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf,

@@ -41,6 +41,13 @@ void output_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns);
 void output_scenario(struct tw_output *out, const char *name, int status,
 		     const struct tw_stats *st);
 
+struct explanation;
+struct conn;
+/* An explanation (what happened and why), after the event that settled it. */
+void output_explain(struct tw_output *out, const struct explanation *x);
+/* A finished connection's timeline (JSON only: the text report is elsewhere). */
+void output_connection(struct tw_output *out, const struct conn *c, __u64 end_ns);
+
 /* Shared by the formats. */
 void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
 		  __u16 port);
@@ -54,6 +61,9 @@ void text_header(struct tw_output *out);
 void json_event(struct tw_output *out, const struct tw_event *e);
 void json_lost(struct tw_output *out, __u64 now_ns, __u64 lost, __u64 total);
 void json_summary(struct tw_output *out, const struct tw_stats *st);
+void text_explain(struct tw_output *out, const struct explanation *x);
+void json_explain(struct tw_output *out, const struct explanation *x);
+void json_connection(struct tw_output *out, const struct conn *c, __u64 end_ns);
 void text_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns);
 void json_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns);
 void json_scenario(struct tw_output *out, const char *name, int status,

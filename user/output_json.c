@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "conn.h"
+#include "explain.h"
 #include "json.h"
 #include "names.h"
 #include "output.h"
@@ -15,6 +17,7 @@ static const char *const owner_how[] = {
 	[TW_OWNER_LISTENER] = "listener",
 	[TW_OWNER_FD] = "fd",
 	[TW_OWNER_TUPLE] = "tuple",
+	[TW_OWNER_ACCEPT] = "accept",
 };
 
 static void json_kv_str(FILE *f, const char *key, const char *val)
@@ -47,6 +50,67 @@ static void json_owner(FILE *f, const struct tw_event *e)
 		owner_how[e->owner_how] ? owner_how[e->owner_how] : "unknown");
 }
 
+/* SO_LINGER's value is the timeout when on (-1 from the BPF side: off). */
+static void json_sockopt(FILE *f, const struct tw_event *e)
+{
+	int level = (int)(e->arg >> 16), opt = (int)(e->arg & 0xffff);
+	const char *level_name = sockopt_level_name(level);
+	const char *opt_name = sockopt_name(level, opt);
+
+	if (level_name)
+		json_kv_str(f, "level", level_name);
+	else
+		fprintf(f, ",\"level\":\"%d\"", level);
+	if (opt_name)
+		json_kv_str(f, "option", opt_name);
+	else
+		fprintf(f, ",\"option\":\"%d\"", opt);
+	if (level == SOL_SOCKET && opt == SO_LINGER && e->arg2 < 0)
+		fputs(",\"onoff\":false,\"value\":null", f);
+	else if (level == SOL_SOCKET && opt == SO_LINGER)
+		fprintf(f, ",\"onoff\":true,\"value\":%d", e->arg2);
+	else
+		fprintf(f, ",\"value\":%d", e->arg2);
+}
+
+/* ret and errno as the application sees them: -1 and the errno's name. */
+static void json_call(FILE *f, const struct tw_event *e)
+{
+	const char *how;
+	char tmp[32];
+
+	json_kv_str(f, "call", call_name(e->reason));
+	if (e->value < 0)
+		fprintf(f, ",\"ret\":-1,\"errno\":\"%s\"",
+			errno_name(-e->value, tmp, sizeof(tmp)));
+	else
+		fprintf(f, ",\"ret\":%d,\"errno\":null", e->value);
+	fprintf(f, ",\"fd\":%d", e->fd);
+	switch (e->reason) {
+	case TW_CALL_ACCEPT:
+		fprintf(f, ",\"listen_fd\":%d", (int)e->arg);
+		break;
+	case TW_CALL_SHUTDOWN:
+		how = shutdown_how_name(e->arg);
+		if (how)
+			json_kv_str(f, "how", how);
+		else
+			fprintf(f, ",\"how\":\"%u\"", e->arg);
+		break;
+	case TW_CALL_SETSOCKOPT:
+		json_sockopt(f, e);
+		break;
+	case TW_CALL_LISTEN:
+		fprintf(f, ",\"backlog\":%d", (int)e->arg);
+		break;
+	case TW_CALL_BIND:
+		fprintf(f, ",\"port\":%u", e->arg);
+		break;
+	default:
+		break;
+	}
+}
+
 static void json_details(FILE *f, const struct tw_event *e)
 {
 	const char *reason;
@@ -56,6 +120,9 @@ static void json_details(FILE *f, const struct tw_event *e)
 	case TW_EV_STATE:
 		fprintf(f, ",\"old\":\"%s\",\"new\":\"%s\"",
 			tcp_state_name(e->oldstate), tcp_state_name(e->newstate));
+		if (e->flags & TW_F_SYNTHETIC)
+			fprintf(f, ",\"reconstructed\":true,\"cause\":\"%s\"",
+				explain_cause_name((int)e->reason));
 		return;
 	case TW_EV_RST_SENT:
 		reason = rst_reason_name(e->reason);
@@ -78,6 +145,9 @@ static void json_details(FILE *f, const struct tw_event *e)
 	case TW_EV_ERROR:
 		fprintf(f, ",\"errno\":\"%s\",\"errno_num\":%d",
 			errno_name(e->value, tmp, sizeof(tmp)), e->value);
+		break;
+	case TW_EV_CALL:
+		json_call(f, e);
 		break;
 	default:
 		break;
@@ -164,4 +234,77 @@ void json_scenario(struct tw_output *out, const char *name, int status,
 	fprintf(out->f, ",\"status\":%d,\"as_expected\":%s,\"events\":%llu,"
 		"\"lost\":%llu}\n", status, status ? "false" : "true",
 		(unsigned long long)st->events, (unsigned long long)st->lost);
+}
+
+static void json_tuple(FILE *f, const struct conn_tuple *t)
+{
+	char a[64];
+
+	fprintf(f, ",\"family\":\"%s\"", t->family == AF_INET6 ? "AF_INET6" : "AF_INET");
+	addr_str(a, sizeof(a), t->family, t->saddr);
+	fprintf(f, ",\"saddr\":\"%s\",\"sport\":%u", a, t->sport);
+	addr_str(a, sizeof(a), t->family, t->daddr);
+	fprintf(f, ",\"daddr\":\"%s\",\"dport\":%u", a, t->dport);
+}
+
+void json_explain(struct tw_output *out, const struct explanation *x)
+{
+	FILE *f = out->f;
+
+	fprintf(f, "{\"type\":\"explain\",\"ts_ns\":%llu,\"code\":\"%s\",\"text\":",
+		(unsigned long long)x->ts_ns, explain_code_name(x->code));
+	json_write_str(f, x->text, sizeof(x->text));
+	if (x->conn_id) {
+		fprintf(f, ",\"conn\":%llu,\"pid\":", (unsigned long long)x->conn_id);
+		if (x->pid) {
+			fprintf(f, "%u,\"comm\":", x->pid);
+			json_write_str(f, x->comm, sizeof(x->comm));
+		} else {
+			fputs("null,\"comm\":null", f);
+		}
+		json_tuple(f, &x->t);
+	}
+	fputs("}\n", f);
+}
+
+static const char *const role_names[] = {
+	[ROLE_UNKNOWN] = "present_at_attach",
+	[ROLE_ACTIVE] = "active",
+	[ROLE_PASSIVE] = "passive",
+	[ROLE_LISTENER] = "listener",
+};
+
+/* The states the connection went through and how long it spent in each. */
+void json_connection(struct tw_output *out, const struct conn *c, __u64 end_ns)
+{
+	FILE *f = out->f;
+	bool first = true;
+
+	fprintf(f, "{\"type\":\"connection\",\"ts_ns\":%llu,\"conn\":%llu,\"role\":\"%s\"",
+		(unsigned long long)end_ns, (unsigned long long)c->id,
+		role_names[c->role]);
+	if (c->pid) {
+		fprintf(f, ",\"pid\":%u,\"comm\":", c->pid);
+		json_write_str(f, c->comm, sizeof(c->comm));
+	} else {
+		fputs(",\"pid\":null,\"comm\":null", f);
+	}
+	json_tuple(f, &c->t);
+	fputs(",\"states\":[", f);
+	for (int i = 0; i < c->nhist; i++) {
+		__u64 until = i + 1 < c->nhist ? c->hist[i + 1].ts : end_ns;
+
+		fprintf(f, "%s{\"state\":\"%s\",\"since_ns\":%llu,\"ns\":%llu}",
+			i ? "," : "", tcp_state_name(c->hist[i].new),
+			(unsigned long long)c->hist[i].ts,
+			(unsigned long long)(until - c->hist[i].ts));
+	}
+	fputs("],\"codes\":[", f);
+	for (int code = 0; code < CODE_MAX; code++) {
+		if (!(c->codes & (1ULL << code)))
+			continue;
+		fprintf(f, "%s\"%s\"", first ? "" : ",", explain_code_name(code));
+		first = false;
+	}
+	fputs("]}\n", f);
 }

@@ -2,7 +2,9 @@
 /* The default output: one line per event, under 100 columns. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "explain.h"
 #include "names.h"
 #include "output.h"
 
@@ -19,6 +21,59 @@ static void printable(char *dst, const char *src, size_t len)
 	dst[i] = '\0';
 }
 
+/* Arguments worth showing: SHUT_WR, SO_LINGER {1,0}, the backlog, the port. */
+static void call_args(char *buf, size_t len, const struct tw_event *e)
+{
+	int level = (int)(e->arg >> 16), opt = (int)(e->arg & 0xffff);
+	const char *name;
+
+	buf[0] = '\0';
+	switch (e->reason) {
+	case TW_CALL_SHUTDOWN:
+		name = shutdown_how_name(e->arg);
+		if (name)
+			snprintf(buf, len, "%s", name);
+		else
+			snprintf(buf, len, "%u", e->arg);
+		break;
+	case TW_CALL_SETSOCKOPT:
+		name = sockopt_name(level, opt);
+		if (!name)
+			snprintf(buf, len, "%d,%d %d", level, opt, e->arg2);
+		else if (level == SOL_SOCKET && opt == SO_LINGER && e->arg2 < 0)
+			snprintf(buf, len, "%s off", name);
+		else if (level == SOL_SOCKET && opt == SO_LINGER)
+			snprintf(buf, len, "%s {1,%d}", name, e->arg2);
+		else
+			snprintf(buf, len, "%s %d", name, e->arg2);
+		break;
+	case TW_CALL_LISTEN:
+		snprintf(buf, len, "%d", (int)e->arg);
+		break;
+	case TW_CALL_BIND:
+		snprintf(buf, len, "%u", e->arg);
+		break;
+	default:
+		break;
+	}
+}
+
+/* As the application sees it: "write() = -1 EPIPE", "read() = 0 (EOF)". */
+static void describe_call(char *buf, size_t len, const struct tw_event *e)
+{
+	const char *name = call_name(e->reason);
+	char args[48], tmp[32];
+
+	call_args(args, sizeof(args), e);
+	if (e->value < 0)
+		snprintf(buf, len, "%s(%s) = -1 %s", name, args,
+			 errno_name(-e->value, tmp, sizeof(tmp)));
+	else if (e->reason == TW_CALL_READ)
+		snprintf(buf, len, "%s(%s) = %d (EOF)", name, args, e->value);
+	else
+		snprintf(buf, len, "%s(%s) = %d", name, args, e->value);
+}
+
 static void describe(char *buf, size_t len, const struct tw_event *e)
 {
 	const char *name;
@@ -26,8 +81,9 @@ static void describe(char *buf, size_t len, const struct tw_event *e)
 
 	switch (e->type) {
 	case TW_EV_STATE:
-		snprintf(buf, len, "%s -> %s", tcp_state_name(e->oldstate),
-			 tcp_state_name(e->newstate));
+		snprintf(buf, len, "%s -> %s%s", tcp_state_name(e->oldstate),
+			 tcp_state_name(e->newstate),
+			 e->flags & TW_F_SYNTHETIC ? " (reconstructed)" : "");
 		break;
 	case TW_EV_RST_SENT:
 		name = rst_reason_name(e->reason);
@@ -56,6 +112,9 @@ static void describe(char *buf, size_t len, const struct tw_event *e)
 		break;
 	case TW_EV_DESTROY:
 		snprintf(buf, len, "socket destroyed");
+		break;
+	case TW_EV_CALL:
+		describe_call(buf, len, e);
 		break;
 	default:
 		snprintf(buf, len, "event type %u", e->type);
@@ -121,4 +180,31 @@ void text_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns)
 	fprintf(out->f, "%-12s %-7lld %-*.*s %-*s %-*s %s(%s) = %lld%s%s\n", when,
 		jsonl_int(o, "pid", 0), COMM_W, COMM_W, role, ADDR_W, local, ADDR_W,
 		remote, call, arg, jsonl_int(o, "ret", 0), *err ? " " : "", err);
+}
+
+/* The explanation under the events, indented, wrapped at 96 columns. */
+void text_explain(struct tw_output *out, const struct explanation *x)
+{
+	char text[EXPLAIN_TEXT_MAX];
+	const char *p = text;
+	int col = fprintf(out->f, "  => %s: ", explain_code_name(x->code));
+
+	printable(text, x->text, sizeof(text) - 1);
+	while (*p) {
+		size_t word = strcspn(p, " ");
+
+		if (col + (int)word > 96 && col > 8) {
+			fputs("\n     ", out->f);
+			col = 5;
+		}
+		fwrite(p, 1, word, out->f);
+		col += (int)word;
+		p += word;
+		if (*p == ' ') {
+			fputc(' ', out->f);
+			col++;
+			p++;
+		}
+	}
+	fputc('\n', out->f);
 }

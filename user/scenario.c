@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "conn.h"
+#include "explain.h"
 #include "jsonl.h"
 #include "output.h"
 #include "scenario.h"
@@ -29,10 +31,23 @@
 #define MAX_SCENARIOS	64
 #define MAX_LINE	4096
 
+enum record_kind {
+	REC_EVENT,		/* the kernel's (or a reconstructed one) */
+	REC_ACTION,		/* a line of the scenario's action log */
+	REC_EXPLAIN,
+	REC_CONN,		/* a finished connection's timeline */
+};
+
 struct record {
 	__u64 ts;
-	char *action;		/* a log line; NULL for a kernel event */
-	struct tw_event ev;
+	enum record_kind kind;
+	unsigned int seq;	/* arrival order, for equal stamps */
+	union {
+		struct tw_event ev;
+		char *action;
+		struct explanation *x;
+		struct conn *c;
+	};
 };
 
 struct timeline {
@@ -112,29 +127,65 @@ int scenario_list(void)
 	return status ? 1 : 0;
 }
 
-static int timeline_add(struct timeline *tl, __u64 ts, char *action,
-			const struct tw_event *ev)
+static struct record *timeline_add(struct timeline *tl, __u64 ts,
+				   enum record_kind kind)
 {
+	struct record *r;
+
 	if (tl->n == tl->cap) {
 		size_t cap = tl->cap ? tl->cap * 2 : 256;
-		struct record *r = realloc(tl->r, cap * sizeof(*r));
 
+		r = realloc(tl->r, cap * sizeof(*r));
 		if (!r)
-			return -ENOMEM;
+			return NULL;
 		tl->r = r;
 		tl->cap = cap;
 	}
-	tl->r[tl->n].ts = ts;
-	tl->r[tl->n].action = action;
-	if (ev)
-		tl->r[tl->n].ev = *ev;
-	tl->n++;
-	return 0;
+	r = &tl->r[tl->n];
+	memset(r, 0, sizeof(*r));
+	r->ts = ts;
+	r->kind = kind;
+	r->seq = (unsigned int)tl->n++;
+	return r;
 }
 
-static int collect_event(void *ctx, const struct tw_event *e)
+static void collect_event(void *ctx, const struct tw_event *e)
 {
-	return timeline_add(ctx, e->ts_ns, NULL, e);
+	struct record *r = timeline_add(ctx, e->ts_ns, REC_EVENT);
+
+	if (r)
+		r->ev = *e;
+}
+
+/* Copies of what the analyzer hands over: it reuses its own storage. */
+static void collect_explain(void *ctx, const struct explanation *x)
+{
+	struct explanation *copy = malloc(sizeof(*copy));
+	struct record *r;
+
+	if (!copy)
+		return;
+	*copy = *x;
+	r = timeline_add(ctx, x->ts_ns, REC_EXPLAIN);
+	if (r)
+		r->x = copy;
+	else
+		free(copy);
+}
+
+static void collect_connection(void *ctx, const struct conn *c, __u64 end_ns)
+{
+	struct conn *copy = malloc(sizeof(*copy));
+	struct record *r;
+
+	if (!copy)
+		return;
+	*copy = *c;
+	r = timeline_add(ctx, end_ns, REC_CONN);
+	if (r)
+		r->c = copy;
+	else
+		free(copy);
 }
 
 /* The scenario's action log into the timeline; a bad line is reported, not fatal. */
@@ -153,6 +204,7 @@ static void read_actions(struct timeline *tl, const char *path, const char *name
 	}
 	while (fgets(line, sizeof(line), f)) {
 		size_t len = strcspn(line, "\n");
+		struct record *r;
 		long long ts;
 		char *copy;
 
@@ -165,10 +217,12 @@ static void read_actions(struct timeline *tl, const char *path, const char *name
 			continue;
 		}
 		copy = strdup(line);
-		if (!copy || timeline_add(tl, (__u64)ts, copy, NULL)) {
+		r = copy ? timeline_add(tl, (__u64)ts, REC_ACTION) : NULL;
+		if (!r) {
 			free(copy);
 			break;
 		}
+		r->action = copy;
 	}
 	fclose(f);
 }
@@ -180,29 +234,50 @@ static int cmp_record(const void *a, const void *b)
 	if (x->ts != y->ts)
 		return x->ts < y->ts ? -1 : 1;
 	/* The same instant: the application's call before the kernel's answer. */
-	return (y->action != NULL) - (x->action != NULL);
+	if ((x->kind == REC_ACTION) != (y->kind == REC_ACTION))
+		return x->kind == REC_ACTION ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void print_timeline(struct timeline *tl, struct tw_output *out)
+static void print_record(const struct record *r, struct tw_output *out)
 {
 	struct jobject o;
 	const char *err;
 
-	qsort(tl->r, tl->n, sizeof(*tl->r), cmp_record);
-	for (size_t i = 0; i < tl->n; i++) {
-		if (!tl->r[i].action) {
-			output_event(out, &tl->r[i].ev);
-			continue;
-		}
-		if (!jsonl_parse(tl->r[i].action, strlen(tl->r[i].action), &o, &err))
-			output_action(out, &o, tl->r[i].ts);
+	switch (r->kind) {
+	case REC_EVENT:
+		output_event(out, &r->ev);
+		break;
+	case REC_ACTION:
+		if (!jsonl_parse(r->action, strlen(r->action), &o, &err))
+			output_action(out, &o, r->ts);
+		break;
+	case REC_EXPLAIN:
+		output_explain(out, r->x);
+		break;
+	case REC_CONN:
+		output_connection(out, r->c, r->ts);
+		break;
 	}
+}
+
+static void print_timeline(struct timeline *tl, struct tw_output *out)
+{
+	qsort(tl->r, tl->n, sizeof(*tl->r), cmp_record);
+	for (size_t i = 0; i < tl->n; i++)
+		print_record(&tl->r[i], out);
 }
 
 static void timeline_free(struct timeline *tl)
 {
-	for (size_t i = 0; i < tl->n; i++)
-		free(tl->r[i].action);
+	for (size_t i = 0; i < tl->n; i++) {
+		if (tl->r[i].kind == REC_ACTION)
+			free(tl->r[i].action);
+		else if (tl->r[i].kind == REC_EXPLAIN)
+			free(tl->r[i].x);
+		else if (tl->r[i].kind == REC_CONN)
+			free(tl->r[i].c);
+	}
 	free(tl->r);
 	memset(tl, 0, sizeof(*tl));
 }
@@ -258,7 +333,10 @@ static int run_one(const struct tw_options *base, const char *runner,
 	char log[] = "/tmp/tcpwatch-scenario-XXXXXX";
 	struct tw_options o = *base;
 	struct timeline tl = { NULL, 0, 0 };
-	struct tracer t = { .collect = collect_event, .collect_ctx = &tl };
+	struct tracer t = {
+		.sink = { .event = collect_event, .explain = collect_explain,
+			  .conn_done = collect_connection, .ctx = &tl },
+	};
 	int go_fd = -1, logfd, status, err;
 	pid_t pid;
 

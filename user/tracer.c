@@ -59,11 +59,25 @@ static int handle_event(void *ctx, void *data, size_t size)
 	}
 	t->stats.events++;
 	t->stats.by_type[e->type]++;
-	if (t->collect)
-		return t->collect(t->collect_ctx, e);
-	output_event(t->out, e);
+	t->sink.event(t->sink.ctx, e);
+	analyzer_event(t->an, e);
 	/* A closed pipe (| head) ends the run; it is not an error. */
 	return t->out->failed ? -t->out->err : 0;
+}
+
+static void print_event(void *ctx, const struct tw_event *e)
+{
+	output_event(ctx, e);
+}
+
+static void print_explain(void *ctx, const struct explanation *x)
+{
+	output_explain(ctx, x);
+}
+
+static void print_connection(void *ctx, const struct conn *c, __u64 end_ns)
+{
+	output_connection(ctx, c, end_ns);
 }
 
 struct seed {
@@ -194,7 +208,18 @@ int tracer_start(struct tracer *t, const struct tw_options *o, struct tw_output 
 	t->opts = o;
 	t->out = out;
 	memset(t->pidfds, -1, sizeof(t->pidfds));
+	if (!t->sink.event)
+		t->sink = (struct analyzer_ops){ .event = print_event,
+			.explain = print_explain, .conn_done = print_connection,
+			.ctx = out };
+	t->an = analyzer_new(o, &t->sink);
+	if (!t->an) {
+		fprintf(stderr, "tcpwatch: out of memory\n");
+		return -ENOMEM;
+	}
 	err = loader_start(&t->loader, o, handle_event, t);
+	if (!err && o->npids > 0)
+		err = syscalls_start(&t->calls, &t->loader, o);
 	if (err)
 		return err;
 	t->started = true;
@@ -213,13 +238,20 @@ int tracer_run(struct tracer *t)
 	if (t->opts->duration > 0)
 		deadline = start + (__u64)(t->opts->duration * 1e9);
 	while (!stop_signal) {
+		/*
+		 * poll() returns early only for a forced wake-up; it consumes
+		 * just the rings that woke it, so drain what came in quietly.
+		 */
 		err = ring_buffer__poll(t->loader.rb, POLL_MS);
+		if (err >= 0)
+			err = ring_buffer__consume(t->loader.rb);
 		if (err < 0 && err != -EINTR)
 			return t->out->failed ? 0 : err;
 		if (now_ns() >= next_lost) {
 			check_lost(t);
 			next_lost = now_ns() + LOST_CHECK_NS;
 		}
+		analyzer_tick(t->an, now_ns());
 		if (!gone_at && !t->opts->keep_going && targets_gone(t))
 			gone_at = now_ns();
 		if (now_ns() >= deadline ||
@@ -227,6 +259,7 @@ int tracer_run(struct tracer *t)
 			break;
 	}
 	ring_buffer__consume(t->loader.rb);
+	analyzer_end(t->an, now_ns());
 	return 0;
 }
 
@@ -239,5 +272,8 @@ void tracer_stop(struct tracer *t)
 	for (int i = 0; i < t->opts->npids; i++)
 		if (t->pidfds[i] >= 0)
 			close(t->pidfds[i]);
+	syscalls_stop(&t->calls);
 	loader_stop(&t->loader);
+	analyzer_free(t->an);
+	t->an = NULL;
 }

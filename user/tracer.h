@@ -4,22 +4,28 @@
 
 #include <stdbool.h>
 
+#include "explain.h"
 #include "loader.h"
 #include "options.h"
 #include "output.h"
+#include "syscalls.h"
 
 /* One tracing session: BPF attached, events read until told to stop. */
 struct tracer {
 	struct tw_loader loader;
+	struct tw_syscalls calls;	/* --pid: the targets' socket calls */
 	struct tw_output *out;
 	struct tw_stats stats;
 	const struct tw_options *opts;
 	int pidfds[TW_MAX_PIDS];
 	int live_targets;
 	bool started;		/* attached: a summary is owed */
-	/* NULL: print each event; otherwise hand it over (scenario mode). */
-	int (*collect)(void *ctx, const struct tw_event *e);
-	void *collect_ctx;
+	struct analyzer *an;	/* timelines and explanations */
+	/*
+	 * Where events, explanations and finished timelines go: printed as
+	 * they come (the default) or collected (scenario mode).
+	 */
+	struct analyzer_ops sink;
 };
 
 /* SIGINT/SIGTERM end tracer_run(); SIGPIPE is turned into EPIPE. */

@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcpwatch kernel side, second object: the socket calls of the traced
+ * processes (--pid only), as TW_EV_CALL events on the sockets they act on.
+ *
+ * Each traced syscall has an entry and an exit program on its own syscall
+ * tracepoint (not raw_syscalls, which would run on every syscall of the
+ * host). The entry rejects other processes first, resolves the fd to its
+ * TCP socket and stashes what the exit needs, per thread; the exit decides
+ * from the return value whether the call is worth an event. Events are
+ * stamped at entry, so a call sorts before the kernel events it causes.
+ *
+ * close() is the exception: it is reported at entry. Its fd is gone at
+ * exit and, since close() does the final fput synchronously, so may be the
+ * socket (its state changes and destruction come first). On a socket whose
+ * fd resolved it cannot fail (sockets have no ->flush), so it returns 0.
+ *
+ * The loader makes events, counters, targets, ports and owners the main
+ * object's maps (bpf_map__reuse_fd): their definitions here must stay
+ * identical to those in tcpwatch.bpf.c.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tcpwatch.h"
+
+#define AF_INET		2
+#define AF_INET6	10
+#define S_IFMT		00170000
+#define S_IFSOCK	0140000
+
+#define SOL_SOCKET	1
+#define SO_REUSEADDR	2
+#define SO_KEEPALIVE	9
+#define SO_LINGER	13
+#define SO_REUSEPORT	15
+#define TCP_KEEPIDLE	4
+#define TCP_KEEPINTVL	5
+#define TCP_KEEPCNT	6
+#define TCP_USER_TIMEOUT 18
+
+#define EINTR		4
+#define EAGAIN		11	/* also EWOULDBLOCK */
+/* Kernel-internal returns (ERESTARTSYS .. ERESTART_RESTARTBLOCK). */
+#define ERESTART_FIRST	512
+#define ERESTART_LAST	516
+
+/* Set by the loader to the main object's values. */
+const volatile bool filter_port = false;
+const volatile __u16 filter_family = 0;
+const volatile __u64 wakeup_bytes = 0;	/* wake user space past this backlog */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);	/* resized by the loader (--buffer) */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TW_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TW_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u16);
+	__type(value, __u8);
+} ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct tw_owner);
+} owners SEC(".maps");
+
+/* What a call's exit needs from its entry. */
+struct call_entry {
+	__u64 ts_ns;
+	__u64 sk;
+	__s32 fd;
+	__u32 call;		/* enum tw_call */
+	__u32 arg;
+	__s32 arg2;
+};
+
+/*
+ * A slot per traced thread (pid_tgid) for its call in progress, reused in
+ * place from call to call: an insert and a delete per read() would cost more
+ * than the rest. call 0: no call in progress. LRU drops the slots of threads
+ * that are gone.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct call_entry);
+} calls SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+/* As submit() in tcpwatch.bpf.c: same wake-up policy, same loss count. */
+static __always_inline void submit(const struct tw_event *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, (void *)e, sizeof(*e), flags))
+		count(TW_CNT_LOST);
+}
+
+/*
+ * -4/-6 and --port, as endpoints_wanted() in tcpwatch.bpf.c; a bind() also
+ * matches by the port it asked for, which it may not have got.
+ */
+static __always_inline bool endpoints_wanted(const struct tw_event *e)
+{
+	__u16 asked = e->arg;
+
+	if (filter_family && e->family != filter_family)
+		return false;
+	if (filter_port && !bpf_map_lookup_elem(&ports, &e->sport) &&
+	    !bpf_map_lookup_elem(&ports, &e->dport) &&
+	    !(e->reason == TW_CALL_BIND && bpf_map_lookup_elem(&ports, &asked)))
+		return false;
+	return true;
+}
+
+static __always_inline bool traced(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return bpf_map_lookup_elem(&targets, &tgid);
+}
+
+/*
+ * The TCP socket behind fd in the caller's fd table, or NULL. The inode
+ * type says the file is a socket; the socket's pointer back to the file
+ * confirms that private_data really is one.
+ */
+static __always_inline struct sock *tcp_sock_of_fd(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family;
+
+	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock || BPF_CORE_READ(sock, file) != file ||
+	    BPF_CORE_READ(sock, type) != SOCK_STREAM)
+		return NULL;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return family == AF_INET || family == AF_INET6 ? sk : NULL;
+}
+
+/*
+ * Endpoints and state, with the reads of read_endpoints() in tcpwatch.bpf.c
+ * for the one kind of socket an fd leads to: a full socket.
+ */
+static __always_inline void read_socket(struct tw_event *e,
+					const struct sock *sk)
+{
+	e->oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)e->daddr, sk, __sk_common.skc_daddr);
+	}
+}
+
+/* ---- entry --------------------------------------------------------------- */
+
+static __always_inline void stash(__u32 call, int fd, const struct sock *sk,
+				  __u32 arg, __s32 arg2)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_entry *slot = bpf_map_lookup_elem(&calls, &id);
+	struct call_entry c = {
+		.ts_ns = bpf_ktime_get_ns(),
+		.sk = (__u64)sk,
+		.fd = fd,
+		.call = call,
+		.arg = arg,
+		.arg2 = arg2,
+	};
+
+	if (slot)
+		*slot = c;
+	else
+		bpf_map_update_elem(&calls, &id, &c, BPF_ANY);
+}
+
+static __always_inline void enter_fd(int fd, __u32 call, __u32 arg)
+{
+	struct sock *sk;
+
+	if (!traced())
+		return;
+	sk = tcp_sock_of_fd(fd);
+	if (sk)
+		stash(call, fd, sk, arg, 0);
+}
+
+static __always_inline bool sockopt_wanted(int level, int name)
+{
+	if (level == SOL_SOCKET)
+		return name == SO_LINGER || name == SO_REUSEADDR ||
+		       name == SO_REUSEPORT || name == SO_KEEPALIVE;
+	if (level == IPPROTO_TCP)
+		return name == TCP_USER_TIMEOUT || name == TCP_KEEPIDLE ||
+		       name == TCP_KEEPINTVL || name == TCP_KEEPCNT;
+	return false;
+}
+
+/* The option's value as one number; SO_LINGER: the timeout when on, -1 off. */
+static __always_inline __s32 sockopt_value(int level, int name,
+					   const void *uval)
+{
+	struct linger l = {};
+	int v = 0;
+
+	if (level == SOL_SOCKET && name == SO_LINGER) {
+		bpf_probe_read_user(&l, sizeof(l), uval);
+		return l.l_onoff ? l.l_linger : -1;
+	}
+	bpf_probe_read_user(&v, sizeof(v), uval);
+	return v;
+}
+
+static __always_inline void
+stash_setsockopt(const struct trace_event_raw_sys_enter *ctx)
+{
+	int fd = ctx->args[0], level = ctx->args[1], name = ctx->args[2];
+	struct sock *sk;
+
+	if (!traced() || !sockopt_wanted(level, name))
+		return;
+	sk = tcp_sock_of_fd(fd);
+	if (sk)
+		stash(TW_CALL_SETSOCKOPT, fd, sk, (__u32)level << 16 | (__u16)name,
+		      sockopt_value(level, name, (const void *)ctx->args[3]));
+}
+
+/* The port asked for: sin_port and sin6_port are both at offset 2. */
+static __always_inline void
+stash_bind(const struct trace_event_raw_sys_enter *ctx)
+{
+	const struct sockaddr_in *uaddr = (const void *)ctx->args[1];
+	int fd = ctx->args[0];
+	struct sock *sk;
+	__u16 port = 0;
+
+	if (!traced())
+		return;
+	sk = tcp_sock_of_fd(fd);
+	if (!sk)
+		return;
+	bpf_probe_read_user(&port, sizeof(port), &uaddr->sin_port);
+	stash(TW_CALL_BIND, fd, sk, bpf_ntohs(port), 0);
+}
+
+/* ---- exit ---------------------------------------------------------------- */
+
+/* Nothing happened yet: the app retries (EAGAIN) or was interrupted. */
+static __always_inline bool retry_later(long ret)
+{
+	return ret == -EAGAIN || ret == -EINTR;
+}
+
+/*
+ * Which outcomes are events. The app never sees a restart code: the call is
+ * restarted (and reported when it completes) or fails with EINTR. Reads and
+ * writes succeed all the time: only EOF and errors are worth an event.
+ */
+static __always_inline bool ret_wanted(__u32 call, long ret)
+{
+	if (ret <= -ERESTART_FIRST && ret >= -ERESTART_LAST)
+		return false;
+	switch (call) {
+	case TW_CALL_READ:
+		return ret == 0 || (ret < 0 && !retry_later(ret));
+	case TW_CALL_WRITE:
+		return ret < 0 && !retry_later(ret);
+	case TW_CALL_ACCEPT:
+		return !retry_later(ret);
+	default:
+		return true;
+	}
+}
+
+/* How the pid of a call event was established: the caller, by its call. */
+static __always_inline __u8 caller_how(__u32 call)
+{
+	switch (call) {
+	case TW_CALL_CONNECT:
+		return TW_OWNER_CONNECT;
+	case TW_CALL_ACCEPT:
+		return TW_OWNER_ACCEPT;
+	case TW_CALL_LISTEN:
+		return TW_OWNER_LISTEN;
+	default:
+		return TW_OWNER_FD;	/* the caller holds the socket's fd */
+	}
+}
+
+/*
+ * The accepting process holds the child, so it owns it. The main object
+ * gave the child its listener's owner: the same process, unless several
+ * share the listener (pre-fork servers); only then is the owner replaced,
+ * so the child's later events go to the process that serves it.
+ */
+static __always_inline void claim_accepted(const struct sock *sk,
+					   const struct tw_event *e)
+{
+	__u64 key = (__u64)sk;
+	struct tw_owner *cur = bpf_map_lookup_elem(&owners, &key);
+	struct tw_owner o = { .pid = e->pid, .how = TW_OWNER_ACCEPT };
+
+	if (cur && cur->pid == e->pid)
+		return;
+	__builtin_memcpy(o.comm, e->comm, sizeof(o.comm));
+	bpf_map_update_elem(&owners, &key, &o, BPF_ANY);
+}
+
+/*
+ * accept's event is about the new socket (its fd is the return value); a
+ * failed accept stays on the listener. arg: the listening fd.
+ */
+static __always_inline const struct sock *
+accepted(struct tw_event *e, const struct sock *listener, long ret)
+{
+	const struct sock *sk;
+
+	e->arg = e->fd;
+	if (ret < 0) {
+		e->fd = -1;
+		return listener;
+	}
+	e->fd = ret;
+	sk = tcp_sock_of_fd(ret);
+	if (sk)
+		claim_accepted(sk, e);
+	return sk;
+}
+
+static __always_inline void report(const struct call_entry *c, long ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	const struct sock *sk = (const struct sock *)c->sk;
+	struct tw_event e;
+
+	__builtin_memset(&e, 0, sizeof(e));
+	e.ts_ns = c->ts_ns;
+	e.type = TW_EV_CALL;
+	e.reason = c->call;
+	e.value = ret;
+	e.fd = c->fd;
+	e.arg = c->arg;
+	e.arg2 = c->arg2;
+	e.pid = e.cpu_pid = bpf_get_current_pid_tgid() >> 32;
+	e.owner_how = caller_how(c->call);
+	BPF_CORE_READ_STR_INTO(&e.comm, task, group_leader, comm);
+	if (c->call == TW_CALL_ACCEPT)
+		sk = accepted(&e, sk, ret);
+	if (!sk)
+		return;
+	e.skaddr = (__u64)sk;
+	read_socket(&e, sk);
+	if (endpoints_wanted(&e))
+		submit(&e);
+	else
+		count(TW_CNT_FILTERED);
+}
+
+static __always_inline void call_exit(__u32 call, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_entry *slot = bpf_map_lookup_elem(&calls, &id);
+	struct call_entry c;
+
+	/* Only traced threads have slots: this is the early reject here. */
+	if (!slot || !slot->call)
+		return;
+	c = *slot;
+	slot->call = 0;
+	/* Left by an earlier call whose exit was not seen. */
+	if (c.call != call || !ret_wanted(call, ret))
+		return;
+	report(&c, ret);
+}
+
+static __always_inline void report_close(int fd)
+{
+	struct call_entry c = { .fd = fd, .call = TW_CALL_CLOSE };
+	struct sock *sk;
+
+	if (!traced())
+		return;
+	sk = tcp_sock_of_fd(fd);
+	if (!sk)
+		return;
+	c.ts_ns = bpf_ktime_get_ns();
+	c.sk = (__u64)sk;
+	report(&c, 0);
+}
+
+/* ---- the tracepoints ----------------------------------------------------- */
+
+#define EXIT(sys, call)							\
+SEC("tracepoint/syscalls/sys_exit_" #sys)				\
+int exit_##sys(struct trace_event_raw_sys_exit *ctx)			\
+{									\
+	call_exit(call, ctx->ret);					\
+	return 0;							\
+}
+
+/* A call whose entry needs the fd (args[0]) and at most one argument. */
+#define FD_CALL(sys, call, arg)						\
+SEC("tracepoint/syscalls/sys_enter_" #sys)				\
+int enter_##sys(struct trace_event_raw_sys_enter *ctx)			\
+{									\
+	enter_fd(ctx->args[0], call, arg);				\
+	return 0;							\
+}									\
+EXIT(sys, call)
+
+/* A read asking for nothing (args[2]: length or count) returns 0, not EOF. */
+#define SIZED_READ(sys)							\
+SEC("tracepoint/syscalls/sys_enter_" #sys)				\
+int enter_##sys(struct trace_event_raw_sys_enter *ctx)			\
+{									\
+	if (ctx->args[2])						\
+		enter_fd(ctx->args[0], TW_CALL_READ, 0);		\
+	return 0;							\
+}									\
+EXIT(sys, TW_CALL_READ)
+
+FD_CALL(connect, TW_CALL_CONNECT, 0)
+FD_CALL(accept, TW_CALL_ACCEPT, 0)
+FD_CALL(accept4, TW_CALL_ACCEPT, 0)
+FD_CALL(shutdown, TW_CALL_SHUTDOWN, ctx->args[1])
+FD_CALL(listen, TW_CALL_LISTEN, ctx->args[1])
+SIZED_READ(read)
+SIZED_READ(readv)
+SIZED_READ(recvfrom)
+SIZED_READ(recvmmsg)
+/* recvmsg's length is inside the msghdr: an empty one reads as EOF. */
+FD_CALL(recvmsg, TW_CALL_READ, 0)
+FD_CALL(write, TW_CALL_WRITE, 0)
+FD_CALL(writev, TW_CALL_WRITE, 0)
+FD_CALL(sendto, TW_CALL_WRITE, 0)
+FD_CALL(sendmsg, TW_CALL_WRITE, 0)
+FD_CALL(sendmmsg, TW_CALL_WRITE, 0)
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	report_close(ctx->args[0]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_setsockopt")
+int enter_setsockopt(struct trace_event_raw_sys_enter *ctx)
+{
+	stash_setsockopt(ctx);
+	return 0;
+}
+EXIT(setsockopt, TW_CALL_SETSOCKOPT)
+
+SEC("tracepoint/syscalls/sys_enter_bind")
+int enter_bind(struct trace_event_raw_sys_enter *ctx)
+{
+	stash_bind(ctx);
+	return 0;
+}
+EXIT(bind, TW_CALL_BIND)
+
+char LICENSE[] SEC("license") = "GPL";

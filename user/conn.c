@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The connection table: one entry per live kernel socket, found by socket
+ * address. Bounded: when full, the connection idle longest is evicted and
+ * counted, so a busy host cannot grow it without limit.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+
+struct conn_table {
+	struct conn **slots;	/* open addressing by sk, power-of-two size */
+	size_t mask;
+	size_t used;
+	size_t capacity;
+	__u64 next_id;
+	__u64 evicted;
+};
+
+static size_t hash_sk(__u64 sk)
+{
+	sk ^= sk >> 33;
+	sk *= 0xff51afd7ed558ccdULL;
+	sk ^= sk >> 33;
+	return (size_t)sk;
+}
+
+struct conn_table *conn_table_new(size_t capacity)
+{
+	struct conn_table *t = calloc(1, sizeof(*t));
+	size_t size = 16;
+
+	if (!t)
+		return NULL;
+	while (size < capacity * 2)
+		size <<= 1;
+	t->slots = calloc(size, sizeof(*t->slots));
+	if (!t->slots) {
+		free(t);
+		return NULL;
+	}
+	t->mask = size - 1;
+	t->capacity = capacity;
+	t->next_id = 1;
+	return t;
+}
+
+void conn_table_free(struct conn_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i <= t->mask; i++)
+		free(t->slots[i]);
+	free(t->slots);
+	free(t);
+}
+
+static size_t slot_of(const struct conn_table *t, __u64 sk)
+{
+	size_t i = hash_sk(sk) & t->mask;
+
+	while (t->slots[i] && t->slots[i]->sk != sk)
+		i = (i + 1) & t->mask;
+	return i;
+}
+
+struct conn *conn_find(struct conn_table *t, __u64 sk)
+{
+	return t->slots[slot_of(t, sk)];
+}
+
+/* Backward-shift deletion keeps probe chains intact without tombstones. */
+static void remove_slot(struct conn_table *t, size_t i)
+{
+	size_t j = i;
+
+	free(t->slots[i]);
+	t->slots[i] = NULL;
+	t->used--;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & t->mask;
+		if (!t->slots[j])
+			return;
+		home = hash_sk(t->slots[j]->sk) & t->mask;
+		/* Move j back to i unless its home lies cyclically in (i, j]. */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && (home <= i && home > j))) {
+			t->slots[i] = t->slots[j];
+			t->slots[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+void conn_remove(struct conn_table *t, struct conn *c)
+{
+	remove_slot(t, slot_of(t, c->sk));
+}
+
+void conn_remove_if(struct conn_table *t, bool (*gone)(const struct conn *c))
+{
+	/* A removal shifts later entries back into slot i: look at it again. */
+	for (size_t i = 0; i <= t->mask; i++)
+		while (t->slots[i] && gone(t->slots[i]))
+			remove_slot(t, i);
+}
+
+static void evict_oldest(struct conn_table *t)
+{
+	size_t victim = 0;
+	__u64 oldest = ~0ULL;
+
+	for (size_t i = 0; i <= t->mask; i++)
+		if (t->slots[i] && t->slots[i]->since < oldest) {
+			oldest = t->slots[i]->since;
+			victim = i;
+		}
+	remove_slot(t, victim);
+	t->evicted++;
+}
+
+struct conn *conn_new(struct conn_table *t, __u64 sk)
+{
+	size_t i = slot_of(t, sk);
+	struct conn *c;
+
+	if (t->slots[i]) {
+		remove_slot(t, i);
+		i = slot_of(t, sk);
+	}
+	if (t->used >= t->capacity) {
+		evict_oldest(t);
+		i = slot_of(t, sk);
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->id = t->next_id++;
+	c->sk = sk;
+	c->linger = -2;
+	c->rst_sent_reason = -1;
+	t->slots[i] = c;
+	t->used++;
+	return c;
+}
+
+struct conn *conn_by_tuple(struct conn_table *t, const struct conn_tuple *tu)
+{
+	for (size_t i = 0; i <= t->mask; i++)
+		if (t->slots[i] && conn_tuple_eq(&t->slots[i]->t, tu))
+			return t->slots[i];
+	return NULL;
+}
+
+void conn_for_each(struct conn_table *t, void (*fn)(struct conn *c, void *ctx),
+		   void *ctx)
+{
+	for (size_t i = 0; i <= t->mask; i++)
+		if (t->slots[i])
+			fn(t->slots[i], ctx);
+}
+
+__u64 conn_evicted(const struct conn_table *t)
+{
+	return t->evicted;
+}
+
+void conn_tuple_of_event(struct conn_tuple *tu, const struct tw_event *e)
+{
+	memset(tu, 0, sizeof(*tu));
+	memcpy(tu->saddr, e->saddr, sizeof(tu->saddr));
+	memcpy(tu->daddr, e->daddr, sizeof(tu->daddr));
+	tu->sport = e->sport;
+	tu->dport = e->dport;
+	tu->family = e->family;
+}
+
+void conn_tuple_reverse(struct conn_tuple *dst, const struct conn_tuple *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	memcpy(dst->saddr, src->daddr, sizeof(dst->saddr));
+	memcpy(dst->daddr, src->saddr, sizeof(dst->daddr));
+	dst->sport = src->dport;
+	dst->dport = src->sport;
+	dst->family = src->family;
+}
+
+bool conn_tuple_eq(const struct conn_tuple *a, const struct conn_tuple *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}

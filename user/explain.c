@@ -1,0 +1,919 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Explanations: from the kernel's events and the application's calls, say in
+ * plain words what happened to each connection and why, and what usually
+ * fixes it. The rules follow ../shared/tcp-behaviours.md. Nothing here looks
+ * at scenario logs: a traced program is explained by what the kernel and its
+ * own system calls show.
+ *
+ * TIME_WAIT is reconstructed: the full socket reports FIN_WAIT2 -> CLOSE when
+ * a timewait socket takes over, so that moment opens a timewait record,
+ * which sock_diag confirms (TIME_WAIT, or the orphaned FIN_WAIT2 sub-state)
+ * and which ends by expiry, an RST it sends, or reuse of the 4-tuple.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "explain.h"
+#include "names.h"
+#include "output.h"
+#include "proc.h"
+#include "sockdiag.h"
+
+enum {
+	S_ESTABLISHED = 1, S_SYN_SENT, S_SYN_RECV, S_FIN_WAIT1, S_FIN_WAIT2,
+	S_TIME_WAIT, S_CLOSE, S_CLOSE_WAIT, S_LAST_ACK, S_LISTEN, S_CLOSING,
+};
+
+#define NS		1000000000ULL
+#define TICK_NS		(NS / 5)
+#define STORM_WINDOW_NS	NS
+#define TW_CAPACITY	65536
+#define CONN_CAPACITY	65536
+#define RECENT_RSTS	256
+
+static const char *const code_names[CODE_MAX] = {
+	[CODE_NORMAL_CLOSE] = "normal_close",
+	[CODE_TIME_WAIT] = "time_wait",
+	[CODE_CLOSE_WAIT_LEAK] = "close_wait_leak",
+	[CODE_FIN_WAIT2_PEER_NOT_CLOSING] = "fin_wait2_peer_not_closing",
+	[CODE_RST_NO_LISTENER] = "rst_no_listener",
+	[CODE_RST_CLOSE_WITH_UNREAD_DATA] = "rst_close_with_unread_data",
+	[CODE_RST_LINGER_ABORT] = "rst_linger_abort",
+	[CODE_RST_TIMEWAIT_SOCKET] = "rst_timewait_socket",
+	[CODE_EPIPE_AFTER_RST] = "epipe_after_rst",
+	[CODE_SYN_TIMEOUT] = "syn_timeout",
+	[CODE_HOST_UNREACHABLE] = "host_unreachable",
+	[CODE_RETRANS_TIMEOUT] = "retrans_timeout",
+	[CODE_KEEPALIVE_TIMEOUT] = "keepalive_timeout",
+	[CODE_ORPHAN_FIN_WAIT1_DESTROYED] = "orphan_fin_wait1_destroyed",
+	[CODE_PEER_RESET] = "peer_reset",
+	[CODE_SIMULTANEOUS_CLOSE] = "simultaneous_close",
+	[CODE_HALF_CLOSE] = "half_close",
+	[CODE_TIME_WAIT_BIND_CONFLICT] = "time_wait_bind_conflict",
+	[CODE_EPHEMERAL_PORT_EXHAUSTION] = "ephemeral_port_exhaustion",
+	[CODE_ACCEPT_QUEUE_OVERFLOW] = "accept_queue_overflow",
+	[CODE_TIME_WAIT_PILEUP] = "time_wait_pileup",
+	[CODE_RETRANSMIT_STORM] = "retransmit_storm",
+	[CODE_RST_STORM] = "rst_storm",
+};
+
+static const char *const cause_names[CAUSE_MAX] = {
+	[CAUSE_SOCK_DIAG] = "sock_diag",
+	[CAUSE_PEER_FIN] = "peer_fin",
+	[CAUSE_INFERRED] = "inferred",
+	[CAUSE_EXPIRED] = "expired",
+	[CAUSE_RST] = "rst",
+	[CAUSE_REUSED] = "reused",
+};
+
+const char *explain_code_name(enum tw_code code)
+{
+	return code < CODE_MAX && code_names[code] ? code_names[code] : "unknown";
+}
+
+const char *explain_cause_name(int cause)
+{
+	return cause > 0 && cause < CAUSE_MAX ? cause_names[cause] : "unknown";
+}
+
+struct recent_rst {
+	struct conn_tuple t;	/* the sender's view */
+	__u32 reason;
+	bool has_reason;
+};
+
+struct analyzer {
+	struct analyzer_ops ops;
+	const struct tw_options *opts;
+	struct conn_table *conns;
+	struct conn_table *tws;	/* timewait records, keyed by tuple hash */
+	__u64 now;
+	__u64 next_tick;
+	__u64 stuck_ns;
+	struct recent_rst rsts[RECENT_RSTS];
+	unsigned int nrsts;
+	/* Storm detectors: counts in the current window. */
+	__u64 window_start;
+	unsigned int window_retrans, window_rsts;
+	bool retrans_storm, rst_storm;
+};
+
+struct analyzer *analyzer_new(const struct tw_options *o,
+			      const struct analyzer_ops *ops)
+{
+	struct analyzer *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->ops = *ops;
+	a->opts = o;
+	a->stuck_ns = (__u64)(o->stuck * NS);
+	a->conns = conn_table_new(CONN_CAPACITY);
+	a->tws = conn_table_new(TW_CAPACITY);
+	if (!a->conns || !a->tws) {
+		analyzer_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void analyzer_free(struct analyzer *a)
+{
+	if (!a)
+		return;
+	conn_table_free(a->conns);
+	conn_table_free(a->tws);
+	sockdiag_forget_netns();
+	free(a);
+}
+
+/* ---- wording ------------------------------------------------------------ */
+
+static void who(char *buf, size_t len, const struct conn *c)
+{
+	if (c->pid)
+		snprintf(buf, len, "%s (pid %u)", c->comm, c->pid);
+	else
+		snprintf(buf, len, "an untraced process");
+}
+
+static void conn_str(char *buf, size_t len, const struct conn *c)
+{
+	char l[64], r[64];
+
+	endpoint_str(l, sizeof(l), c->t.family, c->t.saddr, c->t.sport);
+	endpoint_str(r, sizeof(r), c->t.family, c->t.daddr, c->t.dport);
+	snprintf(buf, len, "%s -> %s", l, r);
+}
+
+static void secs(char *buf, size_t len, __u64 ns)
+{
+	snprintf(buf, len, "%.1f s", (double)ns / NS);
+}
+
+/* Give code about c (once per connection); c may be NULL for host-wide findings. */
+__attribute__((format(printf, 4, 5)))
+static void explain(struct analyzer *a, struct conn *c, enum tw_code code,
+		    const char *fmt, ...)
+{
+	struct explanation x;
+	va_list ap;
+
+	if (c) {
+		if (c->codes & (1ULL << code))
+			return;
+		c->codes |= 1ULL << code;
+	}
+	memset(&x, 0, sizeof(x));
+	x.code = code;
+	x.ts_ns = a->now;
+	if (c) {
+		x.conn_id = c->id;
+		x.pid = c->pid;
+		memcpy(x.comm, c->comm, sizeof(x.comm));
+		x.t = c->t;
+	}
+	va_start(ap, fmt);
+	vsnprintf(x.text, sizeof(x.text), fmt, ap);
+	va_end(ap);
+	a->ops.explain(a->ops.ctx, &x);
+}
+
+/* ---- connections --------------------------------------------------------- */
+
+static bool creates_socket(const struct tw_event *e)
+{
+	return e->type == TW_EV_STATE &&
+	       ((e->oldstate == S_CLOSE &&
+		 (e->newstate == S_SYN_SENT || e->newstate == S_LISTEN)) ||
+		(e->oldstate == S_LISTEN && e->newstate == S_SYN_RECV));
+}
+
+static void conn_adopt(struct conn *c, const struct tw_event *e)
+{
+	/* The local port is chosen after CLOSE -> SYN_SENT: fill it in later. */
+	if (e->sport || !c->t.sport)
+		conn_tuple_of_event(&c->t, e);
+	c->netns = e->netns;
+	if (e->pid && !c->pid) {
+		c->pid = e->pid;
+		memcpy(c->comm, e->comm, sizeof(c->comm));
+	}
+}
+
+static struct conn *track(struct analyzer *a, const struct tw_event *e)
+{
+	struct conn *c = conn_find(a->conns, e->skaddr);
+
+	if (!c || creates_socket(e)) {
+		c = conn_new(a->conns, e->skaddr);
+		if (!c)
+			return NULL;
+		c->first_ts = c->since = e->ts_ns;
+		c->state = e->oldstate;
+		if (creates_socket(e))
+			c->role = e->newstate == S_SYN_SENT ? ROLE_ACTIVE :
+				  e->newstate == S_LISTEN ? ROLE_LISTENER : ROLE_PASSIVE;
+	}
+	conn_adopt(c, e);
+	/* While its owner lives: the namespace may be asked about later. */
+	if (e->pid && e->netns)
+		sockdiag_remember_netns(e->netns, (pid_t)e->pid);
+	return c;
+}
+
+static void hist_add(struct conn *c, __u64 ts, int old, int new)
+{
+	if (c->nhist == CONN_HIST)
+		return;
+	c->hist[c->nhist].ts = ts;
+	c->hist[c->nhist].old = (__u8)old;
+	c->hist[c->nhist].new = (__u8)new;
+	c->nhist++;
+}
+
+/* ---- TIME_WAIT ------------------------------------------------------------ */
+
+static __u64 tuple_key(const struct conn_tuple *t)
+{
+	const unsigned char *p = (const unsigned char *)t;
+	__u64 h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < sizeof(*t); i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+static struct conn *tw_find(struct analyzer *a, const struct conn_tuple *t)
+{
+	struct conn *tw = conn_find(a->tws, tuple_key(t));
+
+	return tw && !tw->tw_ended && conn_tuple_eq(&tw->t, t) ? tw : NULL;
+}
+
+/* A reconstructed transition of the timewait socket, reported like any other. */
+static void tw_transition(struct analyzer *a, struct conn *tw, int old, int new,
+			  int cause)
+{
+	struct tw_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.ts_ns = a->now;
+	e.type = TW_EV_STATE;
+	e.flags = TW_F_SYNTHETIC | TW_F_TIMEWAIT_SK;
+	e.reason = (__u32)cause;
+	e.oldstate = (__u8)old;
+	e.newstate = (__u8)new;
+	e.pid = tw->pid;
+	e.owner_how = TW_OWNER_TUPLE;
+	memcpy(e.comm, tw->comm, sizeof(e.comm));
+	memcpy(e.saddr, tw->t.saddr, sizeof(e.saddr));
+	memcpy(e.daddr, tw->t.daddr, sizeof(e.daddr));
+	e.sport = tw->t.sport;
+	e.dport = tw->t.dport;
+	e.family = tw->t.family;
+	e.netns = tw->netns;
+	hist_add(tw, a->now, old, new);
+	tw->state = new;
+	tw->since = a->now;
+	if (a->ops.event)
+		a->ops.event(a->ops.ctx, &e);
+}
+
+static void conn_finished(struct analyzer *a, const struct conn *c)
+{
+	if (a->ops.conn_done && c->nhist)
+		a->ops.conn_done(a->ops.ctx, c, a->now);
+}
+
+/* Codes after which "orderly shutdown" would not be the right word. */
+static bool troubled(const struct conn *c)
+{
+	return c->codes & (1ULL << CODE_SIMULTANEOUS_CLOSE |
+			   1ULL << CODE_CLOSE_WAIT_LEAK |
+			   1ULL << CODE_FIN_WAIT2_PEER_NOT_CLOSING);
+}
+
+/* Calls are traced (--pid): a close() that did not happen is known. */
+static bool calls_traced(const struct analyzer *a)
+{
+	return a->opts->npids > 0;
+}
+
+static void explain_time_wait(struct analyzer *a, struct conn *tw, __u32 left_ms)
+{
+	char w[64], s[160], left[64] = "";
+
+	who(w, sizeof(w), tw);
+	conn_str(s, sizeof(s), tw);
+	if (left_ms)
+		snprintf(left, sizeof(left), " (%.0f s left)", left_ms / 1000.0);
+	explain(a, tw, CODE_TIME_WAIT,
+		"%s closed %s first, so its side keeps the connection in TIME_WAIT "
+		"for 60 s%s: the kernel holds the 4-tuple so that late segments cannot "
+		"be taken for a new connection. The state tracepoint only shows "
+		"FIN_WAIT2 -> CLOSE; TIME_WAIT was %s. Harmless by itself; if they pile "
+		"up, let the client close first or reuse connections.", w, s, left,
+		tw->tw_cause == CAUSE_SOCK_DIAG ? "confirmed with sock_diag" :
+		tw->tw_cause == CAUSE_PEER_FIN ? "seen from the peer's FIN" :
+		"inferred from the close sequence");
+	if (tw->closed_first && tw->rst_sent_reason < 0 && !troubled(tw))
+		explain(a, tw, CODE_NORMAL_CLOSE,
+			"%s closed %s first (FIN); the peer read EOF and closed its "
+			"side too: an orderly shutdown.", w, s);
+}
+
+static void tw_enter_time_wait(struct analyzer *a, struct conn *tw, int cause,
+			       __u32 left_ms)
+{
+	tw->tw_cause = cause;
+	tw_transition(a, tw, tw->state, S_TIME_WAIT, cause);
+	explain_time_wait(a, tw, left_ms);
+}
+
+/* The timewait socket is gone: the connection's timeline is complete. */
+static void tw_end(struct analyzer *a, struct conn *tw, int cause)
+{
+	tw_transition(a, tw, tw->state, S_CLOSE, cause);
+	tw->tw_ended = true;	/* swept by the next tick */
+	conn_finished(a, tw);
+}
+
+static bool tw_is_ended(const struct conn *tw)
+{
+	return tw->tw_ended;
+}
+
+static int tw_lookup(const struct conn *tw, struct diag_sock *d)
+{
+	return sockdiag_lookup(tw->netns, tw->t.family, tw->t.saddr, tw->t.sport,
+			       tw->t.daddr, tw->t.dport, d);
+}
+
+/* Ask the kernel what became of the timewait socket; act on the answer. */
+static void tw_check(struct analyzer *a, struct conn *tw)
+{
+	struct diag_sock d;
+	int err = tw_lookup(tw, &d);
+
+	if (err == -ENOENT) {
+		tw_end(a, tw, CAUSE_EXPIRED);
+		return;
+	}
+	if (err)
+		return;
+	tw->tw_expires_at = d.expires_ms ? a->now + d.expires_ms * 1000000ULL : 0;
+	if (d.state == S_TIME_WAIT && tw->state != S_TIME_WAIT)
+		tw_enter_time_wait(a, tw, CAUSE_SOCK_DIAG, d.expires_ms);
+	else if (d.state == S_FIN_WAIT2)
+		tw->tw_cause = CAUSE_SOCK_DIAG;	/* the orphaned FIN_WAIT2 sub-state */
+}
+
+/* Past the time left that sock_diag last reported: it must be gone. */
+static bool tw_outlived(const struct analyzer *a, const struct conn *tw)
+{
+	return tw->tw_expires_at && a->now > tw->tw_expires_at;
+}
+
+/* The full socket handed over to a timewait socket (FIN_WAIT2/CLOSING -> CLOSE). */
+static void tw_begin(struct analyzer *a, struct conn *c)
+{
+	struct conn *tw = conn_new(a->tws, tuple_key(&c->t));
+	struct conn *peer;
+	struct conn_tuple rev;
+
+	__u64 key;
+
+	if (!tw)
+		return;
+	/*
+	 * The timewait socket continues the connection: same id, same
+	 * timeline, less the full socket's hand-over to CLOSE. Until sock_diag
+	 * says TIME_WAIT, the remnant is where the socket was.
+	 */
+	key = tw->sk;
+	*tw = *c;
+	tw->sk = key;
+	tw->nhist--;
+	tw->state = c->hist[c->nhist - 1].old;
+	tw->first_ts = tw->since = a->now;
+	tw_check(a, tw);
+	if (tw->tw_cause || tw->tw_ended)
+		return;
+	/* No answer from sock_diag: what the traced peer did tells. */
+	conn_tuple_reverse(&rev, &c->t);
+	peer = conn_by_tuple(a->conns, &rev);
+	if (peer && peer->state == S_LAST_ACK)
+		tw_enter_time_wait(a, tw, CAUSE_PEER_FIN, 0);
+	else if (c->state == S_CLOSING)
+		tw_enter_time_wait(a, tw, CAUSE_INFERRED, 0);
+}
+
+/* ---- rules ----------------------------------------------------------------- */
+
+static void on_close_complete(struct analyzer *a, struct conn *c, int old)
+{
+	char w[64], s[160];
+
+	who(w, sizeof(w), c);
+	conn_str(s, sizeof(s), c);
+	if (old == S_FIN_WAIT2 || old == S_CLOSING) {
+		tw_begin(a, c);
+	} else if (old == S_LAST_ACK && c->peer_closed_first && c->rst_sent_reason < 0 &&
+		   !c->rst_recv && !troubled(c) &&
+		   (c->app_closed || c->shut_wr || !calls_traced(a))) {
+		explain(a, c, CODE_NORMAL_CLOSE,
+			"The peer closed %s first; %s read EOF and closed its side: an "
+			"orderly shutdown, and the peer keeps TIME_WAIT.", s, w);
+	}
+}
+
+static void on_state(struct analyzer *a, struct conn *c, const struct tw_event *e)
+{
+	int old = e->oldstate, new = e->newstate;
+	struct conn_tuple rev;
+	struct conn *tw;
+	char w[64], s[160];
+
+	hist_add(c, e->ts_ns, old, new);
+	c->state = new;
+	c->since = e->ts_ns;
+	who(w, sizeof(w), c);
+	conn_str(s, sizeof(s), c);
+	if (old == S_ESTABLISHED && new == S_FIN_WAIT1)
+		c->closed_first = true;
+	if (old == S_ESTABLISHED && new == S_CLOSE_WAIT)
+		c->peer_closed_first = true;
+	if (old == S_FIN_WAIT1 && new == S_CLOSING)
+		explain(a, c, CODE_SIMULTANEOUS_CLOSE,
+			"Both ends of %s sent a FIN before receiving the other's (a "
+			"simultaneous close): %s went FIN_WAIT1 -> CLOSING, and both "
+			"sides end in TIME_WAIT.", s, w);
+	if (old == S_CLOSE_WAIT && new == S_LAST_ACK) {
+		/* Our FIN reaches the peer's FIN_WAIT2 remnant: TIME_WAIT now. */
+		conn_tuple_reverse(&rev, &c->t);
+		tw = tw_find(a, &rev);
+		if (tw && tw->state != S_TIME_WAIT && tw_outlived(a, tw))
+			tw_end(a, tw, CAUSE_EXPIRED);
+		else if (tw && tw->state != S_TIME_WAIT)
+			tw_enter_time_wait(a, tw, CAUSE_PEER_FIN, 0);
+	}
+	if ((old == S_SYN_SENT && new == S_ESTABLISHED) ||
+	    (old == S_LISTEN && new == S_SYN_RECV)) {
+		tw = tw_find(a, &c->t);
+		if (tw)
+			tw_end(a, tw, CAUSE_REUSED);
+	}
+	if (new == S_CLOSE)
+		on_close_complete(a, c, old);
+}
+
+static void remember_rst(struct analyzer *a, const struct tw_event *e)
+{
+	struct recent_rst *r = &a->rsts[a->nrsts++ % RECENT_RSTS];
+
+	conn_tuple_of_event(&r->t, e);
+	r->reason = e->reason;
+	r->has_reason = e->flags & TW_F_HAS_REASON;
+}
+
+/* Why the peer reset us, if we saw it send the RST. */
+static const char *peer_rst_reason(struct analyzer *a, const struct conn *c)
+{
+	struct conn_tuple rev;
+
+	conn_tuple_reverse(&rev, &c->t);
+	for (unsigned int i = 0; i < RECENT_RSTS && i < a->nrsts; i++) {
+		const struct recent_rst *r = &a->rsts[(a->nrsts - 1 - i) % RECENT_RSTS];
+
+		if (conn_tuple_eq(&r->t, &rev))
+			return r->has_reason ? rst_reason_name(r->reason) : NULL;
+	}
+	return NULL;
+}
+
+static void on_rst_sent_by_timewait(struct analyzer *a, const struct tw_event *e)
+{
+	struct conn_tuple t;
+	struct conn *tw, tmp;
+	char w[64], s[160];
+
+	conn_tuple_of_event(&t, e);
+	tw = tw_find(a, &t);
+	if (!tw) {
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.t = t;
+		tmp.pid = e->pid;
+		memcpy(tmp.comm, e->comm, sizeof(tmp.comm));
+		tw = &tmp;
+	}
+	who(w, sizeof(w), tw);
+	conn_str(s, sizeof(s), tw);
+	explain(a, tw, CODE_RST_TIMEWAIT_SOCKET,
+		"Data arrived for %s after %s had closed it: the connection's "
+		"leftover timewait socket (%s) answered with an RST "
+		"(TCP_TIMEWAIT_SOCKET). The peer kept writing to a connection whose "
+		"other end had closed; its next write fails with EPIPE.", s, w,
+		tw->state == S_FIN_WAIT2 ? "in the orphaned FIN_WAIT2 sub-state" :
+		"TIME_WAIT");
+	if (tw != &tmp)
+		tw_end(a, tw, CAUSE_RST);
+}
+
+static void on_rst_sent(struct analyzer *a, struct conn *c, const struct tw_event *e)
+{
+	const char *reason = rst_reason_name(e->reason);
+	char w[64], s[160];
+
+	remember_rst(a, e);
+	a->window_rsts++;
+	if (!c)
+		return;
+	c->rst_sent_reason = (int)e->reason;
+	who(w, sizeof(w), c);
+	conn_str(s, sizeof(s), c);
+	if (!reason || !(e->flags & TW_F_HAS_REASON))
+		return;
+	if (!strcmp(reason, "TCP_ABORT_ON_CLOSE"))
+		explain(a, c, CODE_RST_CLOSE_WITH_UNREAD_DATA,
+			"%s closed %s while data it had received was still unread: "
+			"instead of a FIN the kernel sent an RST (TCP_ABORT_ON_CLOSE) and "
+			"the socket went straight to CLOSE. The peer's next read or write "
+			"fails with ECONNRESET, and data in flight is lost. Fix: read until "
+			"EOF before close(), or shutdown(SHUT_WR) first and drain.", w, s);
+	/*
+	 * TCP_STATE also resets the unaccepted children of a closing listener:
+	 * with calls traced, only a zero linger that was set counts.
+	 */
+	else if ((!strcmp(reason, "TCP_STATE") || !strcmp(reason, "TCP_ABORT_ON_LINGER")) &&
+		 (c->linger == 0 || !calls_traced(a)))
+		explain(a, c, CODE_RST_LINGER_ABORT,
+			"%s closed %s abortively%s: the kernel sent an RST (%s) instead of "
+			"a FIN and skipped TIME_WAIT; the peer sees ECONNRESET. Right when "
+			"aborting on purpose; otherwise drop the zero linger.", w, s,
+			c->linger == 0 ? " (SO_LINGER {1, 0} was set)" :
+			" (SO_LINGER {1, 0}, or a disconnect)", reason);
+}
+
+static void on_error(struct analyzer *a, struct conn *c, int err)
+{
+	int before = c->nhist ? c->hist[c->nhist - 1].old : c->state;
+	char w[64], s[160];
+
+	c->err = err;
+	who(w, sizeof(w), c);
+	conn_str(s, sizeof(s), c);
+	switch (err) {
+	case ECONNREFUSED:
+		explain(a, c, CODE_RST_NO_LISTENER,
+			"connect() by %s (%s) was refused: nothing listens on port %u "
+			"there, so the kernel answered the SYN with an RST (NO_SOCKET) and "
+			"connect() failed with ECONNREFUSED. Fix: start the server, or "
+			"check the address and port.", w, s, c->t.dport);
+		break;
+	case EPIPE:
+		explain(a, c, CODE_EPIPE_AFTER_RST,
+			"%s wrote to %s after the peer had closed: the peer's kernel "
+			"answered with an RST, and the next write failed with EPIPE "
+			"(SIGPIPE unless ignored). Fix: treat read() returning 0 as the end "
+			"and stop writing once the peer has closed.", w, s);
+		break;
+	case ECONNRESET:
+		/* On loopback the peer's reset event comes after ours: wait. */
+		if (!c->reset_ts)
+			c->reset_ts = a->now;
+		break;
+	case ETIMEDOUT:
+		if (before == S_SYN_SENT)
+			explain(a, c, CODE_SYN_TIMEOUT,
+				"connect() by %s (%s) timed out after %d SYN retransmissions: "
+				"nothing answered (a firewall dropping SYNs, or the host is "
+				"down). How long it tries is net.ipv4.tcp_syn_retries.", w, s,
+				c->retrans);
+		else if (c->retrans == 0 || c->rst_sent_reason >= 0)
+			explain(a, c, CODE_KEEPALIVE_TIMEOUT,
+				"The idle connection %s of %s was dropped after keepalive "
+				"probes went unanswered (ETIMEDOUT): the peer vanished without "
+				"a FIN or an RST. Without SO_KEEPALIVE the socket would have "
+				"stayed ESTABLISHED forever.", s, w);
+		else
+			explain(a, c, CODE_RETRANS_TIMEOUT,
+				"%s gave up on %s after %d retransmissions went unanswered "
+				"(ETIMEDOUT): the peer or the path vanished while data was "
+				"outstanding. The time is set by net.ipv4.tcp_retries2 or "
+				"TCP_USER_TIMEOUT.", w, s, c->retrans);
+		break;
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+		if (before == S_SYN_SENT)
+			explain(a, c, CODE_HOST_UNREACHABLE,
+				"connect() by %s (%s) failed with %s: the path answered with "
+				"ICMP unreachable (a REJECT rule, or no route). Fix: check "
+				"routing and firewalls.", w, s,
+				err == EHOSTUNREACH ? "EHOSTUNREACH" : "ENETUNREACH");
+		else
+			explain(a, c, CODE_RETRANS_TIMEOUT,
+				"%s gave up on %s after %d retransmissions: the path answered "
+				"with ICMP unreachable while data was outstanding.", w, s,
+				c->retrans);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ECONNRESET, explained once the peer's side (if traced) has been seen. */
+static void explain_reset(struct analyzer *a, struct conn *c)
+{
+	const char *peer = peer_rst_reason(a, c);
+	__u64 now = a->now, at = c->reset_ts;
+	char w[64], s[160], why[96] = "";
+
+	c->reset_ts = 0;
+	/* A socket that aborts reports ECONNRESET on itself: not the peer's doing. */
+	if (c->rst_sent_reason >= 0 && !c->rst_recv)
+		return;
+	who(w, sizeof(w), c);
+	conn_str(s, sizeof(s), c);
+	if (peer)
+		snprintf(why, sizeof(why), ", sent because %s", peer);
+	a->now = at;
+	explain(a, c, CODE_PEER_RESET,
+		"The peer reset %s (an RST arrived in %s%s): %s's next call on the "
+		"socket fails with ECONNRESET. Usual causes: the peer closed with "
+		"unread data or SO_LINGER {1, 0}, crashed or rebooted (its kernel no "
+		"longer knows the connection), or a middlebox reset it.", s,
+		tcp_state_name(c->rst_recv_state), why, w);
+	a->now = now;
+}
+
+static void on_synack_retrans(struct analyzer *a, struct conn *c)
+{
+	struct diag_sock d;
+	char w[64], s[160], q[64] = "";
+
+	c->synack_retrans++;
+	who(w, sizeof(w), c);
+	conn_str(s, sizeof(s), c);
+	if (!sockdiag_lookup(c->netns, c->t.family, c->t.saddr, c->t.sport,
+			     c->t.daddr, 0, &d) &&
+	    d.state == S_LISTEN)
+		snprintf(q, sizeof(q), " (%u connections wait, backlog %u)", d.rqueue,
+			 d.wqueue);
+	explain(a, c, CODE_ACCEPT_QUEUE_OVERFLOW,
+		"The listener %s of %s retransmits SYN-ACKs: its accept queue is "
+		"full%s, so the kernel drops the handshake's last ACK and clients "
+		"stall. The application does not call accept() fast enough, or the "
+		"backlog is too small.", s, w, q);
+}
+
+static void on_destroy(struct analyzer *a, struct conn *c)
+{
+	char w[64], s[160];
+
+	who(w, sizeof(w), c);
+	conn_str(s, sizeof(s), c);
+	if (c->nhist && c->hist[c->nhist - 1].old == S_FIN_WAIT1 &&
+	    c->hist[c->nhist - 1].new == S_CLOSE && !c->rst_recv && c->retrans)
+		explain(a, c, CODE_ORPHAN_FIN_WAIT1_DESTROYED,
+			"%s closed %s, but its FIN was never acknowledged (%d "
+			"retransmissions): the kernel destroyed the orphaned socket in "
+			"FIN_WAIT1 after net.ipv4.tcp_orphan_retries, without TIME_WAIT; "
+			"data still queued was lost. The peer or the path was gone.", w, s,
+			c->retrans);
+	if (c->reset_ts)
+		explain_reset(a, c);
+	/* Handed over to a timewait socket: its record finishes the timeline. */
+	if (!tw_find(a, &c->t))
+		conn_finished(a, c);
+	conn_remove(a->conns, c);
+}
+
+/* The application's own calls (syscall tracepoints). */
+static void on_call(struct analyzer *a, struct conn *c, const struct tw_event *e)
+{
+	int err = e->value < 0 ? -e->value : 0;
+	char w[64], s[160];
+	int n;
+
+	who(w, sizeof(w), c);
+	conn_str(s, sizeof(s), c);
+	switch (e->reason) {
+	case TW_CALL_CLOSE:
+		c->app_closed = true;
+		break;
+	case TW_CALL_SHUTDOWN:
+		if (e->arg == SHUT_WR && !err) {
+			c->shut_wr = true;
+			explain(a, c, CODE_HALF_CLOSE,
+				"%s shut down its sending side of %s (shutdown(SHUT_WR)): the "
+				"FIN tells the peer there is no more data, but the other "
+				"direction stays open (FIN_WAIT2) so it can still read the "
+				"reply: a half-close.", w, s);
+		}
+		break;
+	case TW_CALL_SETSOCKOPT:
+		if (e->arg == (SOL_SOCKET << 16 | SO_LINGER))
+			c->linger = e->arg2;
+		if (e->arg == (SOL_SOCKET << 16 | SO_KEEPALIVE))
+			c->keepalive = e->arg2 != 0;
+		break;
+	case TW_CALL_WRITE:
+		if (err == EPIPE)
+			on_error(a, c, EPIPE);
+		break;
+	case TW_CALL_BIND:
+		if (err != EADDRINUSE)
+			break;
+		n = sockdiag_count(e->netns, 1U << S_TIME_WAIT, (__u16)e->arg);
+		if (n > 0)
+			explain(a, c, CODE_TIME_WAIT_BIND_CONFLICT,
+				"bind() by %s to port %u failed with EADDRINUSE: %d "
+				"connection(s) in TIME_WAIT still hold the port (the previous "
+				"server closed them first). Set SO_REUSEADDR on the listening "
+				"socket before bind() (Linux wants it on the old listener "
+				"too).", w, e->arg, n);
+		break;
+	case TW_CALL_CONNECT:
+		if (err != EADDRNOTAVAIL)
+			break;
+		n = sockdiag_count(e->netns, 1U << S_TIME_WAIT, 0);
+		explain(a, c, CODE_EPHEMERAL_PORT_EXHAUSTION,
+			"connect() by %s to %s failed with EADDRNOTAVAIL: no local port "
+			"is left for this destination; %d connection(s) in TIME_WAIT hold "
+			"them. Reuse connections, let the server close first, or widen "
+			"net.ipv4.ip_local_port_range.", w, s, n > 0 ? n : 0);
+		break;
+	default:
+		break;
+	}
+}
+
+void analyzer_event(struct analyzer *a, const struct tw_event *e)
+{
+	struct conn *c = NULL;
+
+	a->now = e->ts_ns;
+	if (e->type == TW_EV_RST_SENT && (e->flags & TW_F_TIMEWAIT_SK)) {
+		remember_rst(a, e);
+		on_rst_sent_by_timewait(a, e);
+		return;
+	}
+	if (e->skaddr && e->type != TW_EV_SYNACK_RETRANS)
+		c = track(a, e);
+	else if (e->type == TW_EV_SYNACK_RETRANS)
+		c = conn_find(a->conns, e->skaddr);
+	switch (e->type) {
+	case TW_EV_STATE:
+		if (c)
+			on_state(a, c, e);
+		break;
+	case TW_EV_RST_SENT:
+		on_rst_sent(a, c, e);
+		break;
+	case TW_EV_RST_RECV:
+		a->window_rsts++;
+		if (c) {
+			c->rst_recv = true;
+			c->rst_recv_state = e->oldstate;
+		}
+		break;
+	case TW_EV_RETRANS:
+		a->window_retrans++;
+		if (c)
+			c->retrans = e->value;
+		break;
+	case TW_EV_SYNACK_RETRANS:
+		if (c)
+			on_synack_retrans(a, c);
+		break;
+	case TW_EV_ERROR:
+		if (c)
+			on_error(a, c, e->value);
+		break;
+	case TW_EV_DESTROY:
+		if (c)
+			on_destroy(a, c);
+		break;
+	case TW_EV_CALL:
+		if (c)
+			on_call(a, c, e);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- detectors ---------------------------------------------------------- */
+
+static void check_stuck(struct conn *c, void *ctx)
+{
+	struct analyzer *a = ctx;
+	char w[64], s[160], age[32];
+
+	if (c->reset_ts && a->now >= c->reset_ts + TICK_NS)
+		explain_reset(a, c);
+
+	if (a->now < c->since + a->stuck_ns)
+		return;
+	who(w, sizeof(w), c);
+	conn_str(s, sizeof(s), c);
+	secs(age, sizeof(age), a->now - c->since);
+	if (c->state == S_CLOSE_WAIT)
+		explain(a, c, CODE_CLOSE_WAIT_LEAK,
+			"%s has not closed %s although the peer closed its side %s ago: "
+			"the socket sits in CLOSE_WAIT until the application calls "
+			"close(). Usual cause: a code path that does not close the socket "
+			"when read() returns 0 (EOF), or a leaked descriptor. Fix: close "
+			"on EOF and on errors.", w, s, age);
+	else if (c->state == S_FIN_WAIT2)
+		explain(a, c, CODE_FIN_WAIT2_PEER_NOT_CLOSING,
+			"%s closed its sending side of %s %s ago (FIN acknowledged) but the "
+			"peer has not closed its side: the peer application is not "
+			"closing after reading EOF (it sits in CLOSE_WAIT).", w, s, age);
+}
+
+static void check_timewait(struct conn *tw, void *ctx)
+{
+	struct analyzer *a = ctx;
+	char w[64], s[160], age[32];
+
+	/* An orphaned FIN_WAIT2 turns into TIME_WAIT with no event: look. */
+	if (tw->tw_ended)
+		return;
+	if (tw->state != S_TIME_WAIT)
+		tw_check(a, tw);
+	else if (tw->state == S_TIME_WAIT && tw_outlived(a, tw))
+		tw_check(a, tw);
+	if (tw->tw_ended || tw->state != S_FIN_WAIT2 ||
+	    a->now < tw->first_ts + a->stuck_ns)
+		return;
+	who(w, sizeof(w), tw);
+	conn_str(s, sizeof(s), tw);
+	secs(age, sizeof(age), a->now - tw->first_ts);
+	explain(a, tw, CODE_FIN_WAIT2_PEER_NOT_CLOSING,
+		"%s closed %s %s ago (FIN acknowledged) but the peer has not closed its "
+		"side: the peer application is not closing after reading EOF (it sits "
+		"in CLOSE_WAIT). %s already closed its socket, so the kernel keeps an "
+		"orphaned FIN_WAIT2 remnant until net.ipv4.tcp_fin_timeout (60 s).",
+		w, s, age, w);
+}
+
+static void check_storms(struct analyzer *a)
+{
+	if (a->now < a->window_start + STORM_WINDOW_NS)
+		return;
+	if (a->window_retrans >= 100 && !a->retrans_storm) {
+		a->retrans_storm = true;
+		explain(a, NULL, CODE_RETRANSMIT_STORM,
+			"%u retransmissions within a second: a path is losing packets or "
+			"a peer stopped answering.", a->window_retrans);
+	}
+	if (a->window_rsts >= 100 && !a->rst_storm) {
+		a->rst_storm = true;
+		explain(a, NULL, CODE_RST_STORM,
+			"%u resets within a second: connections are being refused or "
+			"aborted en masse (a service down, a port scan, a crashing peer).",
+			a->window_rsts);
+	}
+	a->window_start = a->now;
+	a->window_retrans = a->window_rsts = 0;
+}
+
+void analyzer_tick(struct analyzer *a, __u64 now_ns)
+{
+	if (now_ns < a->next_tick)
+		return;
+	a->next_tick = now_ns + TICK_NS;
+	a->now = now_ns;
+	conn_for_each(a->conns, check_stuck, a);
+	conn_for_each(a->tws, check_timewait, a);
+	conn_remove_if(a->tws, tw_is_ended);
+	check_storms(a);
+}
+
+static void finish_live(struct conn *c, void *ctx)
+{
+	struct analyzer *a = ctx;
+
+	if (c->reset_ts)
+		explain_reset(a, c);
+	if (!c->tw_ended)
+		conn_finished(a, c);
+}
+
+/* Tracing ends: last checks, and the timelines of what is still open. */
+void analyzer_end(struct analyzer *a, __u64 now_ns)
+{
+	a->next_tick = 0;
+	analyzer_tick(a, now_ns);
+	a->now = now_ns;
+	conn_for_each(a->conns, finish_live, a);
+	conn_for_each(a->tws, finish_live, a);
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TW_EXPLAIN_H
+#define TW_EXPLAIN_H
+
+#include <linux/types.h>
+
+#include "conn.h"
+#include "options.h"
+#include "tcpwatch.h"
+
+/* Stable, machine-readable explanation codes (the JSON "code"). */
+enum tw_code {
+	CODE_NORMAL_CLOSE,
+	CODE_TIME_WAIT,
+	CODE_CLOSE_WAIT_LEAK,
+	CODE_FIN_WAIT2_PEER_NOT_CLOSING,
+	CODE_RST_NO_LISTENER,
+	CODE_RST_CLOSE_WITH_UNREAD_DATA,
+	CODE_RST_LINGER_ABORT,
+	CODE_RST_TIMEWAIT_SOCKET,
+	CODE_EPIPE_AFTER_RST,
+	CODE_SYN_TIMEOUT,
+	CODE_HOST_UNREACHABLE,
+	CODE_RETRANS_TIMEOUT,
+	CODE_KEEPALIVE_TIMEOUT,
+	CODE_ORPHAN_FIN_WAIT1_DESTROYED,
+	CODE_PEER_RESET,
+	CODE_SIMULTANEOUS_CLOSE,
+	CODE_HALF_CLOSE,
+	CODE_TIME_WAIT_BIND_CONFLICT,
+	CODE_EPHEMERAL_PORT_EXHAUSTION,
+	CODE_ACCEPT_QUEUE_OVERFLOW,
+	CODE_TIME_WAIT_PILEUP,
+	CODE_RETRANSMIT_STORM,
+	CODE_RST_STORM,
+	CODE_MAX,
+};
+
+const char *explain_code_name(enum tw_code code);
+
+/* Why a reconstructed transition is known (tw_event.reason with TW_F_SYNTHETIC). */
+enum tw_cause {
+	CAUSE_SOCK_DIAG = 1,	/* NETLINK_SOCK_DIAG showed the timewait socket */
+	CAUSE_PEER_FIN,		/* the traced peer sent its FIN (LAST_ACK) */
+	CAUSE_INFERRED,		/* from the close sequence alone */
+	CAUSE_EXPIRED,		/* the timewait socket is gone: its timer ran out */
+	CAUSE_RST,		/* ended by an RST it sent (TCP_TIMEWAIT_SOCKET) */
+	CAUSE_REUSED,		/* a new connection took the same 4-tuple */
+	CAUSE_MAX,
+};
+
+const char *explain_cause_name(int cause);
+
+#define EXPLAIN_TEXT_MAX	768
+
+struct explanation {
+	enum tw_code code;
+	__u64 ts_ns;
+	__u64 conn_id;		/* 0: not about one connection */
+	__u32 pid;
+	char comm[TW_COMM_LEN];
+	struct conn_tuple t;
+	char text[EXPLAIN_TEXT_MAX];	/* holds comm: escape on output */
+};
+
+struct analyzer_ops {
+	void (*explain)(void *ctx, const struct explanation *x);
+	/* Transitions no tracepoint shows (TIME_WAIT), reconstructed. */
+	void (*event)(void *ctx, const struct tw_event *e);
+	/* A connection ended (destroyed): its whole timeline. */
+	void (*conn_done)(void *ctx, const struct conn *c, __u64 end_ns);
+	void *ctx;
+};
+
+struct analyzer;
+
+struct analyzer *analyzer_new(const struct tw_options *o,
+			      const struct analyzer_ops *ops);
+void analyzer_free(struct analyzer *a);
+void analyzer_event(struct analyzer *a, const struct tw_event *e);
+/* Detectors and TIME_WAIT follow-up; call often, with the current time. */
+void analyzer_tick(struct analyzer *a, __u64 now_ns);
+/* Tracing ends: last checks. */
+void analyzer_end(struct analyzer *a, __u64 now_ns);
+
+#endif

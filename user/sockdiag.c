@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NETLINK_SOCK_DIAG (what ss uses): the sockets the tracepoints cannot show,
+ * such as timewait sockets, and queue lengths. A netlink socket answers for
+ * the network namespace it was created in, so one is made inside the
+ * namespace of the process that owns the socket asked about.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "sockdiag.h"
+
+#define DIAG_BUF	16384
+
+#define NETNS_CACHE	32
+
+/* Handles on the namespaces seen, oldest replaced first. */
+static struct {
+	__u32 inode;
+	int fd;			/* > 0: open handle; else not found */
+	time_t retry_at;	/* not found: look again from then */
+} netns_cache[NETNS_CACHE];
+static unsigned int netns_next;
+
+static __u32 own_netns(void)
+{
+	static __u32 own;
+	struct stat st;
+
+	if (!own && !stat("/proc/self/ns/net", &st))
+		own = (__u32)st.st_ino;
+	return own;
+}
+
+/* A cached handle, -1 when not cached, -ESRCH when recently not found. */
+static int cached_netns(__u32 inode)
+{
+	struct timespec now;
+
+	for (int i = 0; i < NETNS_CACHE; i++) {
+		if (netns_cache[i].inode != inode)
+			continue;
+		if (netns_cache[i].fd > 0)
+			return netns_cache[i].fd;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec < netns_cache[i].retry_at)
+			return -ESRCH;
+	}
+	return -1;
+}
+
+static void cache_netns(__u32 inode, int fd)
+{
+	unsigned int slot = NETNS_CACHE;
+	struct timespec now;
+
+	for (int i = 0; i < NETNS_CACHE; i++)
+		if (netns_cache[i].inode == inode)
+			slot = (unsigned int)i;
+	if (slot == NETNS_CACHE)
+		slot = netns_next++ % NETNS_CACHE;
+	if (netns_cache[slot].fd > 0)
+		close(netns_cache[slot].fd);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	netns_cache[slot].inode = inode;
+	netns_cache[slot].fd = fd;
+	netns_cache[slot].retry_at = now.tv_sec + 1;
+}
+
+/* A handle on namespace inode through path, or -1. */
+static int open_netns(const char *path, __u32 inode)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	/* A process may have moved on to another namespace since. */
+	if (fstat(fd, &st) || (__u32)st.st_ino != inode) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Look in dir for an entry that is namespace inode: dir/NAME, or with
+ * suffix "/ns/net" for /proc's per-process entries.
+ */
+static int scan_netns(const char *dir, const char *suffix, __u32 inode)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+	int fd = -1;
+
+	if (!dp)
+		return -1;
+	while (fd < 0 && (d = readdir(dp))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s%s", dir, d->d_name, suffix);
+		fd = open_netns(path, inode);
+	}
+	closedir(dp);
+	return fd;
+}
+
+/*
+ * Namespace inode's processes may all be gone (a scenario's killed server):
+ * a named namespace (ip netns) or any other process in it still leads there.
+ */
+static int find_netns(__u32 inode)
+{
+	int fd = cached_netns(inode);
+
+	if (fd != -1)
+		return fd;
+	fd = scan_netns("/run/netns", "", inode);
+	if (fd < 0)
+		fd = scan_netns("/proc", "/ns/net", inode);
+	cache_netns(inode, fd);
+	return fd < 0 ? -ESRCH : fd;
+}
+
+int sockdiag_remember_netns(__u32 netns, pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	if (!netns || netns == own_netns() || cached_netns(netns) > 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	fd = open_netns(path, netns);
+	if (fd < 0)
+		return -ESRCH;
+	cache_netns(netns, fd);
+	return 0;
+}
+
+void sockdiag_forget_netns(void)
+{
+	for (int i = 0; i < NETNS_CACHE; i++)
+		if (netns_cache[i].fd > 0)
+			close(netns_cache[i].fd);
+	memset(netns_cache, 0, sizeof(netns_cache));
+}
+
+/* A NETLINK_SOCK_DIAG socket inside namespace netns (0: ours). */
+static int diag_socket(__u32 netns)
+{
+	int self, target = -1, fd, err;
+
+	if (!netns || netns == own_netns())
+		return socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	target = find_netns(netns);
+	if (target < 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0 || setns(target, CLONE_NEWNET)) {
+		err = errno;
+		if (self >= 0)
+			close(self);
+		errno = err;
+		return -1;
+	}
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	err = errno;
+	/* Back home; failing that, this thread would trace the wrong netns. */
+	if (setns(self, CLONE_NEWNET)) {
+		perror("tcpwatch: setns back to our network namespace");
+		_exit(1);
+	}
+	close(self);
+	errno = err;
+	return fd;
+}
+
+struct diag_request {
+	struct nlmsghdr nlh;
+	struct inet_diag_req_v2 req;
+};
+
+static int diag_send(int fd, struct diag_request *r)
+{
+	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+
+	r->nlh.nlmsg_len = sizeof(*r);
+	r->nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	r->req.sdiag_protocol = IPPROTO_TCP;
+	if (sendto(fd, r, sizeof(*r), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Read answers until NLMSG_DONE (dump) or one answer (lookup), calling fn
+ * for each socket. Returns the number of sockets or -errno.
+ */
+static int diag_recv(int fd, bool dump,
+		     void (*fn)(const struct inet_diag_msg *m, void *ctx), void *ctx)
+{
+	static __thread char buf[DIAG_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+	int n = 0;
+
+	for (;;) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (len < 0)
+			return errno == EINTR ? n : -errno;
+		for (; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return n;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+
+				return e->error ? e->error : n;
+			}
+			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+				continue;
+			fn(NLMSG_DATA(h), ctx);
+			n++;
+		}
+		if (!dump)
+			return n;
+	}
+}
+
+static void fill_one(const struct inet_diag_msg *m, void *ctx)
+{
+	struct diag_sock *d = ctx;
+
+	d->state = m->idiag_state;
+	d->expires_ms = m->idiag_expires;
+	d->rqueue = m->idiag_rqueue;
+	d->wqueue = m->idiag_wqueue;
+	d->inode = m->idiag_inode;
+}
+
+int sockdiag_lookup(__u32 netns, __u16 family, const __u8 *saddr, __u16 sport,
+		    const __u8 *daddr, __u16 dport, struct diag_sock *out)
+{
+	struct diag_request r;
+	size_t alen = family == AF_INET6 ? 16 : 4;
+	int fd, n;
+
+	memset(&r, 0, sizeof(r));
+	memset(out, 0, sizeof(*out));
+	r.nlh.nlmsg_flags = NLM_F_REQUEST;
+	r.req.sdiag_family = (__u8)family;
+	r.req.idiag_states = ~0U;
+	r.req.id.idiag_sport = htons(sport);
+	r.req.id.idiag_dport = htons(dport);
+	memcpy(r.req.id.idiag_src, saddr, alen);
+	memcpy(r.req.id.idiag_dst, daddr, alen);
+	r.req.id.idiag_if = 0;
+	r.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	r.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	fd = diag_socket(netns);
+	if (fd < 0)
+		return -errno;
+	n = diag_send(fd, &r);
+	if (!n)
+		n = diag_recv(fd, false, fill_one, out);
+	close(fd);
+	if (n < 0)
+		return n;
+	return n ? 0 : -ENOENT;
+}
+
+struct port_count {
+	__u16 sport;
+	int n;
+};
+
+static void count_port(const struct inet_diag_msg *m, void *ctx)
+{
+	struct port_count *c = ctx;
+
+	if (!c->sport || ntohs(m->id.idiag_sport) == c->sport)
+		c->n++;
+}
+
+int sockdiag_count(__u32 netns, __u32 state_mask, __u16 sport)
+{
+	static const __u8 families[] = { AF_INET, AF_INET6 };
+	struct port_count c = { .sport = sport };
+	int fd, err = 0;
+
+	fd = diag_socket(netns);
+	if (fd < 0)
+		return -errno;
+	for (size_t i = 0; i < sizeof(families) && !err; i++) {
+		struct diag_request r;
+
+		memset(&r, 0, sizeof(r));
+		r.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		r.req.sdiag_family = families[i];
+		r.req.idiag_states = state_mask;
+		err = diag_send(fd, &r);
+		if (!err) {
+			int n = diag_recv(fd, true, count_port, &c);
+
+			err = n < 0 ? n : 0;
+		}
+	}
+	close(fd);
+	return err ? err : c.n;
+}
