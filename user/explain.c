@@ -411,7 +411,7 @@ static void tw_begin(struct analyzer *a, struct conn *c)
 	peer = conn_by_tuple(a->conns, &rev);
 	if (peer && peer->state == S_LAST_ACK)
 		tw_enter_time_wait(a, tw, CAUSE_PEER_FIN, 0);
-	else if (c->state == S_CLOSING)
+	else if (tw->state == S_CLOSING)	/* both FINs were acknowledged */
 		tw_enter_time_wait(a, tw, CAUSE_INFERRED, 0);
 }
 
