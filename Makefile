@@ -52,6 +52,9 @@ ifdef SCENARIO_BIN
 all: $(SCENARIO_BIN)
 endif
 
+# Fragments with their own targets: make bench, make vmtest, make fuzz.
+-include tests/bench/bench.mk tests/vmtest/vmtest.mk tests/fuzz/fuzz.mk
+
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/bpf:
 	$(Q)mkdir -p $@
 
