@@ -29,6 +29,7 @@ USER_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 # One skeleton per bpf/NAME.bpf.c, as build/NAME.skel.h (struct NAME_bpf).
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 SKELS      := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 
 DEPS_PKGS  := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
 	      pkg-config iproute2 nftables iptables python3 python3-pytest \
@@ -43,6 +44,8 @@ else
 endif
 
 .DELETE_ON_ERROR:
+# Made by pattern rules, so make would delete them as intermediates: keep.
+.SECONDARY: $(SKELS) $(BPF_OBJS)
 .PHONY: all clean demo deps test vmlinux
 
 all: tcpwatch
