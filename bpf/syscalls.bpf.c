@@ -15,9 +15,8 @@
  * socket (its state changes and destruction come first). On a socket whose
  * fd resolved it cannot fail (sockets have no ->flush), so it returns 0.
  *
- * The loader makes events, counters, targets, ports and owners the main
- * object's maps (bpf_map__reuse_fd): their definitions here must stay
- * identical to those in tcpwatch.bpf.c.
+ * The loader makes the maps of common.bpf.h the main object's
+ * (bpf_map__reuse_fd) and copies its filter settings.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -25,9 +24,8 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "tcpwatch.h"
+#include "common.bpf.h"
 
-#define AF_INET		2
-#define AF_INET6	10
 #define S_IFMT		00170000
 #define S_IFSOCK	0140000
 
@@ -47,43 +45,6 @@
 #define ERESTART_FIRST	512
 #define ERESTART_LAST	516
 
-/* Set by the loader to the main object's values. */
-const volatile bool filter_port = false;
-const volatile __u16 filter_family = 0;
-const volatile __u64 wakeup_bytes = 0;	/* wake user space past this backlog */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);	/* resized by the loader (--buffer) */
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TW_CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TW_MAX_TARGETS);
-	__type(key, __u32);
-	__type(value, __u8);
-} targets SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, __u16);
-	__type(value, __u8);
-} ports SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct tw_owner);
-} owners SEC(".maps");
 
 /* What a call's exit needs from its entry. */
 struct call_entry {
@@ -108,25 +69,6 @@ struct {
 	__type(value, struct call_entry);
 } calls SEC(".maps");
 
-static __always_inline void count(__u32 idx)
-{
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-	if (c)
-		*c += 1;
-}
-
-/* As submit() in tcpwatch.bpf.c: same wake-up policy, same loss count. */
-static __always_inline void submit(const struct tw_event *e)
-{
-	__u64 flags = BPF_RB_NO_WAKEUP;
-
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	if (bpf_ringbuf_output(&events, (void *)e, sizeof(*e), flags))
-		count(TW_CNT_LOST);
-}
-
 /*
  * -4/-6 and --port, as endpoints_wanted() in tcpwatch.bpf.c; a bind() also
  * matches by the port it asked for, which it may not have got.
@@ -146,7 +88,7 @@ static __always_inline bool endpoints_wanted(const struct tw_event *e)
 
 static __always_inline bool traced(void)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = current_tgid();
 
 	return bpf_map_lookup_elem(&targets, &tgid);
 }
@@ -181,27 +123,6 @@ static __always_inline struct sock *tcp_sock_of_fd(int fd)
 		return NULL;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	return family == AF_INET || family == AF_INET6 ? sk : NULL;
-}
-
-/*
- * Endpoints and state, with the reads of read_endpoints() in tcpwatch.bpf.c
- * for the one kind of socket an fd leads to: a full socket.
- */
-static __always_inline void read_socket(struct tw_event *e,
-					const struct sock *sk)
-{
-	e->oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
-	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	if (e->family == AF_INET6) {
-		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
-	} else {
-		BPF_CORE_READ_INTO((__u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)e->daddr, sk, __sk_common.skc_daddr);
-	}
 }
 
 /* ---- entry --------------------------------------------------------------- */
@@ -393,7 +314,7 @@ static __always_inline void report(const struct call_entry *c, long ret)
 	e.fd = c->fd;
 	e.arg = c->arg;
 	e.arg2 = c->arg2;
-	e.pid = e.cpu_pid = bpf_get_current_pid_tgid() >> 32;
+	e.pid = e.cpu_pid = current_tgid();
 	e.owner_how = caller_how(c->call);
 	BPF_CORE_READ_STR_INTO(&e.comm, task, group_leader, comm);
 	if (c->call == TW_CALL_ACCEPT)
@@ -401,7 +322,8 @@ static __always_inline void report(const struct call_entry *c, long ret)
 	if (!sk)
 		return;
 	e.skaddr = (__u64)sk;
-	read_socket(&e, sk);
+	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
+	read_endpoints(&e, sk);
 	if (endpoints_wanted(&e))
 		submit(&e);
 	else

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What both BPF objects share: the maps the loader makes one (the syscalls
+ * object reuses the main object's with bpf_map__reuse_fd, so their
+ * definitions must be the same: they are, being this file), the filter
+ * settings, and how an event is read off a socket and handed to user space.
+ * Include after vmlinux.h, the libbpf headers and tcpwatch.h.
+ */
+#ifndef TCPWATCH_COMMON_BPF_H
+#define TCPWATCH_COMMON_BPF_H
+
+#define AF_INET		2
+#define AF_INET6	10
+
+/* Set by the loader before load; frozen, so the verifier prunes on them. */
+const volatile bool filter_port = false;
+const volatile __u16 filter_family = 0;
+const volatile __u64 wakeup_bytes = 0;		/* wake user space past this backlog */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);	/* resized by the loader (--buffer) */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TW_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* --pid: the tgids to trace (and, with follow_forks, their descendants). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TW_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+/* --port: local or remote ports to trace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u16);
+	__type(value, __u8);
+} ports SEC(".maps");
+
+/* Socket address -> owner. Deleted at tcp_destroy_sock; LRU bounds it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct tw_owner);
+} owners SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline __u32 current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+static __always_inline void submit(const struct tw_event *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	/*
+	 * Waking the reader per event costs more than the event. The reader
+	 * polls on a short timeout; wake it only when the backlog grows.
+	 */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, (void *)e, sizeof(*e), flags))
+		count(TW_CNT_LOST);
+}
+
+/* Endpoints of a full, request or timewait socket, from sock_common. */
+static __always_inline void read_endpoints(struct tw_event *e,
+					   const struct sock *sk)
+{
+	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	/* skc_num is zeroed on a closing socket; inet_sport is not. */
+	if (state == TCP_TIME_WAIT)
+		e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_timewait_sock *)sk,
+						   tw_sport));
+	else if (state == TCP_NEW_SYN_RECV)
+		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	else
+		e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk,
+						   inet_sport));
+	if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)e->daddr, sk, __sk_common.skc_daddr);
+	}
+}
+
+#endif /* TCPWATCH_COMMON_BPF_H */
