@@ -19,11 +19,19 @@ KERNEL_TYPES = {"state", "rst_sent", "rst_recv", "retransmit",
                 "synack_retransmit", "error", "destroy", "call"}
 
 
+def tcpwatch_argv(*args):
+    return [TCPWATCH] + list(args)
+
+
+# How a traced run is started; a test may wrap it (e.g. in a mount namespace).
+TCPWATCH_ARGV = tcpwatch_argv
+
+
 class Trace:
     """A running tcpwatch. stop() ends it with SIGINT and parses what it printed."""
 
     def __init__(self, args, json_output=True):
-        cmd = [TCPWATCH] + (["--json"] if json_output else []) + list(args)
+        cmd = TCPWATCH_ARGV(*((["--json"] if json_output else []) + list(args)))
         self.json_output = json_output
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)

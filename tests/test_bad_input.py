@@ -81,3 +81,46 @@ def test_help_and_version():
     assert "Examples:" in out and "--pid" in out
     rc, out, _ = run_tcpwatch("--version")
     assert rc == 0 and out.startswith("tcpwatch ")
+
+
+def test_stdout_closed_early(peers):
+    """tcpwatch | head -1: the reader goes away; tcpwatch ends quietly, at once."""
+    import subprocess as sp
+    import time
+    from conftest import TCPWATCH
+    server = peers("server", "normal")
+    client = peers("client", "normal")
+    p = sp.Popen([TCPWATCH, "--pid", "%d,%d" % (server.pid, client.pid),
+                  "--duration", "60"], stdout=sp.PIPE, stderr=sp.PIPE)
+    while b"Tracing" not in p.stderr.readline():
+        pass
+    assert p.stdout.readline().startswith(b"TIME")   # what head -1 keeps
+    p.stdout.close()
+    server.go()
+    client.go(server.port())
+    client.result()
+    server.result()
+    start = time.monotonic()
+    rc = p.wait(timeout=20)
+    err = p.stderr.read().decode()
+    assert rc == 0 and time.monotonic() - start < 10
+    assert not [l for l in err.splitlines() if l.startswith("tcpwatch:")], err
+
+
+def test_two_instances_at_once(peers, trace):
+    """Each instance has its own maps and ring buffer: both see everything."""
+    from conftest import pid_args
+    server = peers("server", "normal")
+    client = peers("client", "normal")
+    one = trace(*pid_args(server, client))
+    two = trace(*pid_args(server, client))
+    server.go()
+    client.go(server.port())
+    client.result()
+    server.result()
+    one.stop()
+    two.stop()
+    assert one.rc == 0 and two.rc == 0
+    kinds = [[(e["type"], e.get("old"), e.get("new"), e["sport"]) for e in t.of_type("state")]
+             for t in (one, two)]
+    assert kinds[0] and kinds[0] == kinds[1]
