@@ -69,12 +69,15 @@ static __always_inline __u32 current_tgid(void)
 static __always_inline void submit(const struct tw_event *e)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
 	/*
 	 * Waking the reader per event costs more than the event. The reader
-	 * polls on a short timeout; wake it only when the backlog grows.
+	 * drains every few tens of milliseconds anyway; wake it early once,
+	 * when this event takes the backlog past the threshold, not for every
+	 * event after that (it is already on its way).
 	 */
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	if (waiting < wakeup_bytes && waiting + sizeof(*e) + 8 >= wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&events, (void *)e, sizeof(*e), flags))
 		count(TW_CNT_LOST);
