@@ -19,7 +19,7 @@ CFLAGS     ?= -g -O2
 WARNINGS   := -Wall -Wextra -Werror -Werror=undef -Wmissing-field-initializers \
 	      -Wshadow -Wformat=2 -Wno-unused-parameter
 CPPFLAGS   := -I$(OUTPUT) -Ibpf -Iuser -D_GNU_SOURCE
-LDLIBS     := -lbpf -lelf -lz
+LDLIBS     := -lbpf -lelf -lz -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf \
 	      -Wall -Werror
@@ -33,7 +33,7 @@ BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 
 DEPS_PKGS  := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
 	      pkg-config iproute2 nftables iptables python3 python3-pytest \
-	      man-db groff-base
+	      man-db groff-base chromium
 
 ifeq ($(V),1)
 	Q =
@@ -55,8 +55,8 @@ ifdef SCENARIO_BIN
 all: $(SCENARIO_BIN)
 endif
 
-# Fragments with their own targets: make bench, make vmtest, make fuzz.
--include tests/bench/bench.mk tests/vmtest/vmtest.mk tests/fuzz/fuzz.mk
+# Fragments with their own targets: make bench, make vmtest, make fuzz, make soak.
+-include tests/bench/bench.mk tests/vmtest/vmtest.mk tests/fuzz/fuzz.mk tests/soak/soak.mk
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/bpf:
 	$(Q)mkdir -p $@
@@ -76,6 +76,24 @@ $(OUTPUT)/user/%.o: user/%.c $(SKELS) $(wildcard bpf/*.h) $(wildcard user/*.h) |
 tcpwatch: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# The same program with AddressSanitizer and UndefinedBehaviorSanitizer,
+# which the tests run against the kernel too (tests/test_sanitizers.py).
+SAN_FLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	      -fno-sanitize-recover=all
+SAN_OBJS   := $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(USER_SRCS))
+.SECONDARY: $(SAN_OBJS)
+
+$(OUTPUT)/asan:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/asan/%.o: user/%.c $(SKELS) $(wildcard bpf/*.h) $(wildcard user/*.h) | $(OUTPUT)/asan
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(SAN_FLAGS) $(WARNINGS) $(CPPFLAGS) -c $< -o $@
+
+$(OUTPUT)/asan/tcpwatch: $(SAN_OBJS)
+	$(call msg,LINK-SAN,$@)
+	$(Q)$(CC) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
 
 # Regenerate the committed kernel header from the running kernel.
 vmlinux:
@@ -99,13 +117,14 @@ deps:
 # A fresh machine needs nothing by hand: each entry point installs first.
 test:
 	$(Q)$(MAKE) --no-print-directory deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/asan/tcpwatch fuzz-build
 	$(Q)$(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 demo:
 	$(Q)$(MAKE) --no-print-directory deps
 	$(Q)$(MAKE) --no-print-directory all
-	./tcpwatch --scenario all
+	./tcpwatch --scenario all --report $(OUTPUT)/demo-report.html
+	@echo "The report of the bundled scenarios: $(CURDIR)/$(OUTPUT)/demo-report.html"
 
 clean:
 	$(call msg,CLEAN,)

@@ -71,6 +71,7 @@ struct config {
 	bool netns;
 	bool wait;
 	int retransmits;	/* retrans: retransmissions per connection */
+	double rate;		/* connections per second in all; 0: flat out */
 	int rto_min_us;		/* retrans: net.ipv4.tcp_rto_min_us in our netns */
 };
 
@@ -228,9 +229,29 @@ out_close:
 	return -1;
 }
 
+/* With --rate: connection n of the run is due at start + n / rate. */
+static void pace(long n)
+{
+	int64_t due, now;
+	struct timespec ts;
+
+	if (cfg.rate <= 0)
+		return;
+	due = deadline_ns - (int64_t)(cfg.seconds * 1e9) + (int64_t)(n * 1e9 / cfg.rate);
+	now = now_ns();
+	if (due <= now)
+		return;
+	ts.tv_sec = (due - now) / 1000000000;
+	ts.tv_nsec = (due - now) % 1000000000;
+	nanosleep(&ts, NULL);
+}
+
 static void *client_thread(void *arg)
 {
-	while (atomic_fetch_add(&issued, 1) < cfg.count && now_ns() < deadline_ns) {
+	long n;
+
+	while ((n = atomic_fetch_add(&issued, 1)) < cfg.count && now_ns() < deadline_ns) {
+		pace(n);
 		if (client_once()) {
 			fail("client (%s): %s", mode_names[cfg.mode], strerror(errno));
 			break;
@@ -500,7 +521,8 @@ static void print_result(long conns, double secs, long retrans)
 
 static const char usage[] =
 "Usage: loadgen [--mode churn|rst|retrans] [--threads N] [--count N]\n"
-"               [--seconds S] [--retransmits N] [--no-netns] [--wait]\n"
+"               [--seconds S] [--retransmits N] [--rate CONN/S] [--no-netns]\n"
+"               [--wait]\n"
 "Loopback connection churn for make bench (root: it makes a network namespace).\n";
 
 static int parse(int argc, char **argv)
@@ -511,6 +533,7 @@ static int parse(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "retransmits", required_argument, NULL, 'r' },
+		{ "rate", required_argument, NULL, 'R' },
 		{ "no-netns", no_argument, NULL, 'N' },
 		{ "wait", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
@@ -518,7 +541,7 @@ static int parse(int argc, char **argv)
 	};
 	int c, m;
 
-	while ((c = getopt_long(argc, argv, "m:t:c:s:r:Nwh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:t:c:s:r:R:Nwh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			for (m = 0; m <= MODE_RETRANS && strcmp(optarg, mode_names[m]); m++)
@@ -538,6 +561,9 @@ static int parse(int argc, char **argv)
 			break;
 		case 'r':
 			cfg.retransmits = atoi(optarg);
+			break;
+		case 'R':
+			cfg.rate = atof(optarg);
 			break;
 		case 'N':
 			cfg.netns = false;
