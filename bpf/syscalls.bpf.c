@@ -280,6 +280,21 @@ static __always_inline void claim_accepted(const struct sock *sk,
 }
 
 /*
+ * A socket a traced process works on is its own, even if it never reaches
+ * connect() or listen() (a failed bind(), say): without an owner, the rest
+ * of its life (its destruction) would be filtered out.
+ */
+static __always_inline void claim_used(const struct sock *sk,
+				       const struct tw_event *e)
+{
+	__u64 key = (__u64)sk;
+	struct tw_owner o = { .pid = e->pid, .how = TW_OWNER_FD };
+
+	__builtin_memcpy(o.comm, e->comm, sizeof(o.comm));
+	bpf_map_update_elem(&owners, &key, &o, BPF_NOEXIST);
+}
+
+/*
  * accept's event is about the new socket (its fd is the return value); a
  * failed accept stays on the listener. arg: the listening fd.
  */
@@ -324,6 +339,7 @@ static __always_inline void report(const struct call_entry *c, long ret)
 	e.skaddr = (__u64)sk;
 	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
 	read_endpoints(&e, sk);
+	claim_used(sk, &e);
 	if (endpoints_wanted(&e))
 		submit(&e);
 	else

@@ -82,6 +82,18 @@ struct {
 	__type(value, struct tw_event);
 } pending_rst SEC(".maps");
 
+/*
+ * --pid: the current name of a target that exec'd after attach. An owner
+ * keeps the name it had when it was recorded; a process that re-execs
+ * itself (a binary upgrade keeping its listener) shows its new name.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TW_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, char[TW_COMM_LEN]);
+} comms SEC(".maps");
+
 static __always_inline void tuple_of(struct tw_tuple *t,
 				     const struct tw_event *e)
 {
@@ -176,11 +188,14 @@ owner_of(const struct sock *sk, const struct tw_event *e)
 static __always_inline void fill_owner(struct tw_event *e,
 				       const struct tw_owner *o)
 {
+	const char *comm;
+
 	if (!o)
 		return;
 	e->pid = o->pid;
 	e->owner_how = o->how;
-	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	comm = filter_pid ? bpf_map_lookup_elem(&comms, &o->pid) : NULL;
+	__builtin_memcpy(e->comm, comm ? comm : o->comm, sizeof(e->comm));
 }
 
 static __always_inline void event_init(struct tw_event *e, __u8 type)
@@ -654,6 +669,71 @@ int tp_destroy(struct trace_event_raw_tcp_event_sk *ctx)
 }
 
 /* ---- process lifetime --------------------------------------------------- */
+
+/*
+ * A traced process is gone: forget its tgid, so that a new process given the
+ * same pid is not traced. Runs in the exiting task, once per thread;
+ * signal->live drops to 0 (before the tracepoint) only for the group's last
+ * thread. The thread's own id goes too: the classic fork tracepoint adds
+ * the ids of new threads (see tp_fork). Attached before the fork programs
+ * (they come first here), so no followed child exits unseen.
+ */
+static __always_inline void forget_exited(struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 tid = BPF_CORE_READ(task, pid);
+
+	if (!filter_pid)
+		return;
+	if (tid != tgid)
+		bpf_map_delete_elem(&targets, &tid);
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return;
+	bpf_map_delete_elem(&targets, &tgid);
+	bpf_map_delete_elem(&comms, &tgid);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(btf_exit, struct task_struct *task)
+{
+	forget_exited(task);
+	return 0;
+}
+
+/* Runs in the exiting task. */
+SEC("tracepoint/sched/sched_process_exit")
+int tp_exit(void *ctx)
+{
+	forget_exited((struct task_struct *)bpf_get_current_task());
+	return 0;
+}
+
+/* A target exec'd: the later events of its sockets carry the new name. */
+static __always_inline void renamed(struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	char comm[TW_COMM_LEN] = {};
+
+	if (!filter_pid || !bpf_map_lookup_elem(&targets, &tgid))
+		return;
+	BPF_CORE_READ_STR_INTO(&comm, task, comm);
+	bpf_map_update_elem(&comms, &tgid, &comm, BPF_ANY);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(btf_exec, struct task_struct *task)
+{
+	renamed(task);
+	return 0;
+}
+
+/* Runs in the task that exec'd, its new name already set. */
+SEC("tracepoint/sched/sched_process_exec")
+int tp_exec(void *ctx)
+{
+	renamed((struct task_struct *)bpf_get_current_task());
+	return 0;
+}
 
 static __always_inline void follow_fork(__u32 parent_tgid, __u32 child_tgid)
 {

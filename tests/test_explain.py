@@ -123,3 +123,14 @@ def test_stuck_threshold_is_respected(peers, trace):
     server.result()
     t.stop()
     assert not explained(t, "close_wait_leak")
+
+
+def test_classic_tracepoints_explain_the_same(peers, trace):
+    """Classic tracepoints report errors without a socket pointer: the rules
+    still find the connection, by its 4-tuple."""
+    t, port, cport, server, client, *_ = pair(peers, trace, "close-unread",
+                                              "expect-reset", "--classic")
+    assert "classic tracepoints" in t.stderr
+    assert set(t.codes()) == {"rst_close_with_unread_data", "peer_reset"}
+    reset = explained(t, "peer_reset")
+    assert reset[0]["pid"] == client.pid and reset[0]["sport"] == cport

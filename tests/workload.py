@@ -12,8 +12,10 @@ import errno
 import json
 import os
 import select
+import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -236,6 +238,151 @@ def prefork(addr):
     say(result={"worker": worker})
 
 
+def private_netns():
+    """In a network namespace of our own (the test runs us under unshare -n):
+    bring loopback up and make orphaned FIN_WAIT2 sockets expire in seconds.
+    Only when asked: the sysctl is the namespace's, never the host's."""
+    if os.environ.get("TW_PRIVATE_NETNS") != "1":
+        return
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    with open("/proc/sys/net/ipv4/tcp_fin_timeout", "w") as f:
+        f.write(os.environ.get("TW_FIN_TIMEOUT", "60"))
+
+
+def incident(addr):
+    """A server already in trouble when tracing starts. On its port, each
+    connection tagged by its first byte: W in CLOSE_WAIT (the peer closed,
+    the server did not), F in FIN_WAIT2 (the server shut its side down, the
+    peer has not), E established, T in TIME_WAIT (the server closed first)
+    and O an orphaned FIN_WAIT2 (the server closed, the peer never does).
+    The peers live in a helper forked before any socket exists: not the
+    server's, not traced."""
+    private_netns()
+    ls = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    ls.bind((addr, 0))
+    ls.listen(16)
+    port = ls.getsockname()[1]
+    tags = b"WFETO"
+    r, w = os.pipe()
+    alive_r, alive_w = os.pipe()    # EOF for the helper when we are gone
+    helper = os.fork()
+    if helper == 0:
+        ls.close()
+        os.close(r)
+        os.close(alive_w)
+        held = {}
+        for tag in tags:
+            c = socket.create_connection((addr, port))
+            c.sendall(bytes([tag]))
+            held[tag] = c
+        held[ord("W")].close()
+        os.write(w, b"x")
+        t = held.pop(ord("T"))
+        while t.recv(100):
+            pass
+        t.close()
+        os.write(w, b"x")
+        os.read(alive_r, 1)
+        os._exit(0)
+    os.close(w)
+    os.close(alive_r)
+    conns, peers = {}, {}
+    for _ in tags:
+        a, peer = ls.accept()
+        tag = a.recv(1).decode()
+        conns[tag], peers[tag] = a, peer[1]
+    os.read(r, 1)
+    assert conns["W"].recv(1) == b""        # the peer's FIN: CLOSE_WAIT
+    conns["F"].shutdown(socket.SHUT_WR)
+    conns.pop("T").close()
+    os.read(r, 1)                           # the peer closed too: TIME_WAIT
+    conns.pop("O").close()
+    time.sleep(0.2)
+    say(ready="incident", pid=os.getpid(), port=port, peers=peers)
+    wait_go()
+    for c in conns.values():
+        c.close()
+    ls.close()
+    os.kill(helper, signal.SIGKILL)
+    os.waitpid(helper, 0)
+    time.sleep(0.3)
+    say(result={"closed": sorted(conns)})
+
+
+def leaker(count, addr):
+    """count connections in CLOSE_WAIT: their peers (in this process too)
+    closed, the server side never does, until told."""
+    private_netns()
+    ls = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    ls.bind((addr, 0))
+    ls.listen(128)
+    port = ls.getsockname()[1]
+    leaked = []
+    for _ in range(count):
+        c = socket.create_connection((addr, port))
+        a, _ = ls.accept()
+        c.close()
+        leaked.append(a)
+    time.sleep(0.2)
+    say(ready="leaker", pid=os.getpid(), port=port)
+    wait_go()
+    for a in leaked:
+        a.close()
+    ls.close()
+    say(result={"leaked": count})
+
+
+def forker(addr):
+    """Forks a child after go and exits at once; the child, a second later,
+    makes one connection to itself, then exits."""
+    say(ready="forker", pid=os.getpid())
+    delay = float(wait_go() or "1")
+    child = os.fork()
+    if child:
+        say(child=child)
+        os._exit(0)
+    time.sleep(delay)
+    ls = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    ls.bind((addr, 0))
+    ls.listen(1)
+    c = socket.create_connection(ls.getsockname()[:2])
+    a, _ = ls.accept()
+    c.close()
+    a.close()
+    ls.close()
+    time.sleep(0.3)
+    os._exit(0)
+
+
+def exec_listener(addr):
+    """Listens, then execs another program under another name that accepts
+    on the inherited listener: the process's name changes, its pid does not."""
+    say(ready="exec-listener", pid=os.getpid())
+    wait_go()
+    ls = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    ls.bind((addr, 0))
+    ls.listen(4)
+    os.set_inheritable(ls.fileno(), True)
+    say(port=ls.getsockname()[1])
+    wait_go()
+    # The new name is the file name exec'd: a link to the interpreter.
+    link = os.path.join(os.environ["TW_EXEC_DIR"], "reexeced")
+    if not os.path.exists(link):
+        os.symlink(sys.executable, link)
+    os.execv(link, [link, os.path.abspath(__file__), "after-exec",
+                    str(ls.fileno())])
+
+
+def after_exec(fd):
+    ls = socket.socket(fileno=int(fd))
+    say(exec_done=True)
+    a, _ = ls.accept()
+    a.close()
+    ls.close()
+    time.sleep(0.3)
+    say(result={"comm": open("/proc/self/comm").read().strip()})
+
+
 def main():
     name = os.environ.get("TW_COMM")
     if name is not None:
@@ -256,6 +403,16 @@ def main():
         churn(int(mode), addr)
     elif role == "prefork":
         prefork(addr)
+    elif role == "incident":
+        incident(addr)
+    elif role == "leaker":
+        leaker(int(mode), addr)
+    elif role == "forker":
+        forker(addr)
+    elif role == "exec-listener":
+        exec_listener(addr)
+    elif role == "after-exec":
+        after_exec(mode)
     else:
         sys.exit("unknown role " + role)
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The connection table: one entry per live kernel socket, found by socket
- * address. Bounded: when full, the connection idle longest is evicted and
+ * address. Bounded: when full, the connections idle longest are evicted and
  * counted, so a busy host cannot grow it without limit.
  */
 #include <stdlib.h>
@@ -16,7 +16,14 @@ struct conn_table {
 	size_t capacity;
 	__u64 next_id;
 	__u64 evicted;
+	__u64 *scratch;		/* capacity stamps, for choosing what to evict */
 };
+
+/*
+ * A full table drops its idlest 1/64 at once: finding them costs a pass over
+ * the table, which would otherwise be paid for every new connection.
+ */
+#define EVICT_SHIFT	6
 
 static size_t hash_sk(__u64 sk)
 {
@@ -53,6 +60,7 @@ void conn_table_free(struct conn_table *t)
 	for (size_t i = 0; i <= t->mask; i++)
 		free(t->slots[i]);
 	free(t->slots);
+	free(t->scratch);
 	free(t);
 }
 
@@ -71,11 +79,10 @@ struct conn *conn_find(struct conn_table *t, __u64 sk)
 }
 
 /* Backward-shift deletion keeps probe chains intact without tombstones. */
-static void remove_slot(struct conn_table *t, size_t i)
+static void unlink_slot(struct conn_table *t, size_t i)
 {
 	size_t j = i;
 
-	free(t->slots[i]);
 	t->slots[i] = NULL;
 	t->used--;
 	for (;;) {
@@ -95,9 +102,30 @@ static void remove_slot(struct conn_table *t, size_t i)
 	}
 }
 
+static void remove_slot(struct conn_table *t, size_t i)
+{
+	free(t->slots[i]);
+	unlink_slot(t, i);
+}
+
 void conn_remove(struct conn_table *t, struct conn *c)
 {
 	remove_slot(t, slot_of(t, c->sk));
+}
+
+void conn_rekey(struct conn_table *t, struct conn *c, __u64 sk)
+{
+	size_t i;
+
+	unlink_slot(t, slot_of(t, c->sk));
+	i = slot_of(t, sk);
+	if (t->slots[i]) {
+		remove_slot(t, i);
+		i = slot_of(t, sk);
+	}
+	c->sk = sk;
+	t->slots[i] = c;
+	t->used++;
 }
 
 void conn_remove_if(struct conn_table *t, bool (*gone)(const struct conn *c))
@@ -108,18 +136,62 @@ void conn_remove_if(struct conn_table *t, bool (*gone)(const struct conn *c))
 			remove_slot(t, i);
 }
 
+/* The k-th smallest (from 0) of v[0..n), by quickselect; v is reordered. */
+static __u64 kth_smallest(__u64 *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n;	/* the answer is in v[lo..hi) */
+
+	while (hi - lo > 1) {
+		__u64 pivot = v[lo + (hi - lo) / 2], tmp;
+		size_t lt = lo, i = lo, gt = hi;
+
+		/* Three ways: v[lo..lt) < pivot, v[lt..gt) == pivot, v[gt..hi) > pivot. */
+		while (i < gt) {
+			if (v[i] < pivot) {
+				tmp = v[lt], v[lt++] = v[i], v[i++] = tmp;
+			} else if (v[i] > pivot) {
+				tmp = v[--gt], v[gt] = v[i], v[i] = tmp;
+			} else {
+				i++;
+			}
+		}
+		if (k < lt)
+			hi = lt;
+		else if (k >= gt)
+			lo = gt;
+		else
+			return pivot;
+	}
+	return v[lo];
+}
+
+/* Evict the connections idle longest: a batch (one when short of memory). */
 static void evict_oldest(struct conn_table *t)
 {
-	size_t victim = 0;
-	__u64 oldest = ~0ULL;
+	size_t batch = t->capacity >> EVICT_SHIFT, n = 0, gone = 0;
+	__u64 limit = ~0ULL;
 
-	for (size_t i = 0; i <= t->mask; i++)
-		if (t->slots[i] && t->slots[i]->since < oldest) {
-			oldest = t->slots[i]->since;
-			victim = i;
+	if (!t->scratch)
+		t->scratch = malloc(t->capacity * sizeof(*t->scratch));
+	if (!t->scratch || !batch)
+		batch = 1;
+	for (size_t i = 0; i <= t->mask; i++) {
+		if (!t->slots[i])
+			continue;
+		if (batch > 1 && n < t->capacity)
+			t->scratch[n++] = t->slots[i]->since;
+		else if (t->slots[i]->since < limit)
+			limit = t->slots[i]->since;
+	}
+	if (batch > 1 && n)
+		limit = kth_smallest(t->scratch, n, (batch < n ? batch : n) - 1);
+	/* In slot order: ties at the limit go the same way every time. */
+	for (size_t i = 0; i <= t->mask && gone < batch; i++)
+		while (t->slots[i] && t->slots[i]->since <= limit && gone < batch) {
+			remove_slot(t, i);
+			gone++;
 		}
-	remove_slot(t, victim);
-	t->evicted++;
+	t->evicted += gone;
 }
 
 struct conn *conn_new(struct conn_table *t, __u64 sk)

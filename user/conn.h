@@ -59,6 +59,8 @@ struct conn {
 	int tw_cause;		/* enum tw_cause: how TIME_WAIT became known */
 	__u64 tw_expires_at;	/* when sock_diag says it goes (0: not known) */
 	bool tw_ended;
+	/* Present at attach (role ROLE_UNKNOWN): since is when tracing began. */
+	bool at_attach;
 };
 
 struct conn_table;
@@ -73,6 +75,8 @@ struct conn *conn_new(struct conn_table *t, __u64 sk);
 /* The live connection with this local tuple, or NULL. */
 struct conn *conn_by_tuple(struct conn_table *t, const struct conn_tuple *tu);
 void conn_remove(struct conn_table *t, struct conn *c);
+/* File c under sk instead (it was known by another key); replaces one there. */
+void conn_rekey(struct conn_table *t, struct conn *c, __u64 sk);
 /* Remove every connection for which gone() is true (safe: not mid-iteration). */
 void conn_remove_if(struct conn_table *t, bool (*gone)(const struct conn *c));
 /* Call fn for every live connection. */

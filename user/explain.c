@@ -36,6 +36,15 @@ enum {
 #define TW_CAPACITY	65536
 #define CONN_CAPACITY	65536
 #define RECENT_RSTS	256
+/*
+ * A process leaking CLOSE_WAIT sockets may hold hundreds: the first few are
+ * explained one by one, the rest together, at most every LEAK_REPEAT_NS.
+ */
+#define LEAK_DETAIL	5
+#define LEAK_OWNERS	64
+#define LEAK_PEERS	8
+#define LEAK_TOP_PEERS	3
+#define LEAK_REPEAT_NS	(10 * NS)
 
 static const char *const code_names[CODE_MAX] = {
 	[CODE_NORMAL_CLOSE] = "normal_close",
@@ -88,6 +97,31 @@ struct recent_rst {
 	bool has_reason;
 };
 
+/* Remote hosts of the leaked connections of one owner. */
+struct leak_peer {
+	__u8 addr[16];
+	__u16 family;
+	__u16 port;		/* the remote port, while it is the same for all */
+	bool ports_vary;
+	unsigned int n;
+};
+
+/* The CLOSE_WAIT leaks of one owner. */
+struct leak_owner {
+	__u32 pid;
+	char comm[TW_COMM_LEN];
+	unsigned int detailed;	/* explained one by one */
+	unsigned int total;	/* found in all */
+	__u64 last_report;	/* of the last finding about the rest (0: none) */
+	/* Found since that finding. */
+	unsigned int pending;
+	unsigned int unknown_age;	/* present at attach: since when is unknown */
+	__u64 oldest_since;	/* of the others (0: none) */
+	struct leak_peer peers[LEAK_PEERS];
+	unsigned int npeers;
+	unsigned int other_peers;	/* connections to hosts not in peers */
+};
+
 struct analyzer {
 	struct analyzer_ops ops;
 	const struct tw_options *opts;
@@ -102,6 +136,10 @@ struct analyzer {
 	__u64 window_start;
 	unsigned int window_retrans, window_rsts;
 	bool retrans_storm, rst_storm;
+	/* Present at attach, not yet tied to a kernel socket by an event. */
+	unsigned int attach_left;
+	struct leak_owner leaks[LEAK_OWNERS];
+	unsigned int nleaks;
 };
 
 struct analyzer *analyzer_new(const struct tw_options *o,
@@ -139,6 +177,8 @@ static void who(char *buf, size_t len, const struct conn *c)
 {
 	if (c->pid)
 		snprintf(buf, len, "%s (pid %u)", c->comm, c->pid);
+	else if (c->at_attach)
+		snprintf(buf, len, "the process that held it before tracing started");
 	else
 		snprintf(buf, len, "an untraced process");
 }
@@ -185,7 +225,46 @@ static void explain(struct analyzer *a, struct conn *c, enum tw_code code,
 	a->ops.explain(a->ops.ctx, &x);
 }
 
+/* One finding about count connections of one owner at once. */
+__attribute__((format(printf, 5, 6)))
+static void explain_many(struct analyzer *a, const struct leak_owner *o,
+			 enum tw_code code, unsigned int count, const char *fmt, ...)
+{
+	struct explanation x;
+	va_list ap;
+
+	memset(&x, 0, sizeof(x));
+	x.code = code;
+	x.ts_ns = a->now;
+	x.count = count;
+	x.pid = o->pid;
+	memcpy(x.comm, o->comm, sizeof(x.comm));
+	va_start(ap, fmt);
+	vsnprintf(x.text, sizeof(x.text), fmt, ap);
+	va_end(ap);
+	a->ops.explain(a->ops.ctx, &x);
+}
+
 /* ---- connections --------------------------------------------------------- */
+
+static __u64 tuple_key(const struct conn_tuple *t)
+{
+	const unsigned char *p = (const unsigned char *)t;
+	__u64 h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < sizeof(*t); i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+/*
+ * A socket present at attach is known by its tuple until an event gives its
+ * kernel address. Kernel addresses have the top bit set: no clash.
+ */
+static __u64 attach_key(const struct conn_tuple *t)
+{
+	return tuple_key(t) >> 1 | 1;
+}
 
 static bool creates_socket(const struct tw_event *e)
 {
@@ -197,8 +276,12 @@ static bool creates_socket(const struct tw_event *e)
 
 static void conn_adopt(struct conn *c, const struct tw_event *e)
 {
-	/* The local port is chosen after CLOSE -> SYN_SENT: fill it in later. */
-	if (e->sport || !c->t.sport)
+	/*
+	 * The local port is chosen after CLOSE -> SYN_SENT: fill it in later.
+	 * A failed or aborted socket reports its last events with cleared
+	 * addresses: keep the tuple it had.
+	 */
+	if (!c->t.sport || (e->sport && (e->dport || !c->t.dport)))
 		conn_tuple_of_event(&c->t, e);
 	c->netns = e->netns;
 	if (e->pid && !c->pid) {
@@ -207,20 +290,53 @@ static void conn_adopt(struct conn *c, const struct tw_event *e)
 	}
 }
 
+/*
+ * The connection present at attach that this event's socket is, if any.
+ * An event that creates the socket means the snapshot caught a socket made
+ * after attach, whose events were still on their way: the stream has its
+ * whole story, so the snapshot's copy goes.
+ */
+static struct conn *attached(struct analyzer *a, const struct tw_event *e)
+{
+	struct conn_tuple t;
+	struct conn *c;
+
+	if (!a->attach_left)
+		return NULL;
+	conn_tuple_of_event(&t, e);
+	c = conn_find(a->conns, attach_key(&t));
+	if (!c || !c->at_attach || !conn_tuple_eq(&c->t, &t) || c->netns != e->netns)
+		return NULL;
+	a->attach_left--;
+	if (creates_socket(e)) {
+		conn_remove(a->conns, c);
+		return NULL;
+	}
+	conn_rekey(a->conns, c, e->skaddr);
+	return c;
+}
+
 static struct conn *track(struct analyzer *a, const struct tw_event *e)
 {
 	struct conn *c = conn_find(a->conns, e->skaddr);
 
-	if (!c || creates_socket(e)) {
+	if (!c)
+		c = attached(a, e);
+	/*
+	 * A transition that creates a socket starts a new connection, unless
+	 * the record only holds the calls that prepared it (setsockopt before
+	 * connect()): those belong to it.
+	 */
+	if (!c || (creates_socket(e) && c->nhist)) {
 		c = conn_new(a->conns, e->skaddr);
 		if (!c)
 			return NULL;
 		c->first_ts = c->since = e->ts_ns;
 		c->state = e->oldstate;
-		if (creates_socket(e))
-			c->role = e->newstate == S_SYN_SENT ? ROLE_ACTIVE :
-				  e->newstate == S_LISTEN ? ROLE_LISTENER : ROLE_PASSIVE;
 	}
+	if (creates_socket(e) && !c->nhist)
+		c->role = e->newstate == S_SYN_SENT ? ROLE_ACTIVE :
+			  e->newstate == S_LISTEN ? ROLE_LISTENER : ROLE_PASSIVE;
 	conn_adopt(c, e);
 	/* While its owner lives: the namespace may be asked about later. */
 	if (e->pid && e->netns)
@@ -239,16 +355,6 @@ static void hist_add(struct conn *c, __u64 ts, int old, int new)
 }
 
 /* ---- TIME_WAIT ------------------------------------------------------------ */
-
-static __u64 tuple_key(const struct conn_tuple *t)
-{
-	const unsigned char *p = (const unsigned char *)t;
-	__u64 h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < sizeof(*t); i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h ? h : 1;
-}
 
 static struct conn *tw_find(struct analyzer *a, const struct conn_tuple *t)
 {
@@ -362,7 +468,11 @@ static void tw_check(struct analyzer *a, struct conn *tw)
 	struct diag_sock d;
 	int err = tw_lookup(tw, &d);
 
-	if (err == -ENOENT) {
+	/*
+	 * The kernel looks the tuple up as it would an incoming segment: with
+	 * no connection left, the listener on the port answers.
+	 */
+	if (err == -ENOENT || (!err && d.state == S_LISTEN)) {
 		tw_end(a, tw, CAUSE_EXPIRED);
 		return;
 	}
@@ -526,6 +636,20 @@ static void on_rst_sent_by_timewait(struct analyzer *a, const struct tw_event *e
 		tw_end(a, tw, CAUSE_RST);
 }
 
+/*
+ * Before 6.10 a reset carries no reason. An RST that ends a socket the
+ * application has just closed is one of two abortive closes, which the
+ * calls tell apart: a zero linger, or data left unread.
+ */
+static const char *reason_from_close(const struct analyzer *a, const struct conn *c)
+{
+	const int last = c->nhist ? c->hist[c->nhist - 1].new : -1;
+
+	if (!calls_traced(a) || !c->app_closed || last != S_CLOSE)
+		return NULL;
+	return c->linger == 0 ? "TCP_STATE" : "TCP_ABORT_ON_CLOSE";
+}
+
 static void on_rst_sent(struct analyzer *a, struct conn *c, const struct tw_event *e)
 {
 	const char *reason = rst_reason_name(e->reason);
@@ -538,7 +662,9 @@ static void on_rst_sent(struct analyzer *a, struct conn *c, const struct tw_even
 	c->rst_sent_reason = (int)e->reason;
 	who(w, sizeof(w), c);
 	conn_str(s, sizeof(s), c);
-	if (!reason || !(e->flags & TW_F_HAS_REASON))
+	if (!(e->flags & TW_F_HAS_REASON))
+		reason = reason_from_close(a, c);
+	if (!reason)
 		return;
 	if (!strcmp(reason, "TCP_ABORT_ON_CLOSE"))
 		explain(a, c, CODE_RST_CLOSE_WITH_UNREAD_DATA,
@@ -755,6 +881,18 @@ static void on_call(struct analyzer *a, struct conn *c, const struct tw_event *e
 	}
 }
 
+/*
+ * The classic error-report tracepoint has no socket pointer: find the
+ * connection by its 4-tuple (the local port is known by then).
+ */
+static struct conn *error_owner(struct analyzer *a, const struct tw_event *e)
+{
+	struct conn_tuple t;
+
+	conn_tuple_of_event(&t, e);
+	return conn_by_tuple(a->conns, &t);
+}
+
 void analyzer_event(struct analyzer *a, const struct tw_event *e)
 {
 	struct conn *c = NULL;
@@ -769,6 +907,8 @@ void analyzer_event(struct analyzer *a, const struct tw_event *e)
 		c = track(a, e);
 	else if (e->type == TW_EV_SYNACK_RETRANS)
 		c = conn_find(a->conns, e->skaddr);
+	else if (e->type == TW_EV_ERROR)
+		c = error_owner(a, e);
 	switch (e->type) {
 	case TW_EV_STATE:
 		if (c)
@@ -812,6 +952,182 @@ void analyzer_event(struct analyzer *a, const struct tw_event *e)
 
 /* ---- detectors ---------------------------------------------------------- */
 
+/* Its own paragraph, for the first few leaks of an owner. */
+static void explain_leak(struct analyzer *a, struct conn *c)
+{
+	char w[64], s[160], age[32];
+
+	who(w, sizeof(w), c);
+	conn_str(s, sizeof(s), c);
+	secs(age, sizeof(age), a->now - c->since);
+	if (c->at_attach && c->nhist == 1)
+		explain(a, c, CODE_CLOSE_WAIT_LEAK,
+			"%s has not closed %s although the peer closed its side: the "
+			"socket was already in CLOSE_WAIT when tracing started, so how "
+			"long it has been there is unknown (at least %s). It stays in "
+			"CLOSE_WAIT until the application calls close(). Usual cause: a "
+			"code path that does not close the socket when read() returns 0 "
+			"(EOF), or a leaked descriptor. Fix: close on EOF and on errors.",
+			w, s, age);
+	else
+		explain(a, c, CODE_CLOSE_WAIT_LEAK,
+			"%s has not closed %s although the peer closed its side %s ago: "
+			"the socket sits in CLOSE_WAIT until the application calls "
+			"close(). Usual cause: a code path that does not close the socket "
+			"when read() returns 0 (EOF), or a leaked descriptor. Fix: close "
+			"on EOF and on errors.", w, s, age);
+}
+
+static struct leak_owner *leak_owner(struct analyzer *a, const struct conn *c)
+{
+	struct leak_owner *o;
+
+	for (unsigned int i = 0; i < a->nleaks; i++)
+		if (a->leaks[i].pid == c->pid)
+			return &a->leaks[i];
+	if (a->nleaks == LEAK_OWNERS)
+		return NULL;	/* so many owners: one paragraph each */
+	o = &a->leaks[a->nleaks++];
+	o->pid = c->pid;
+	memcpy(o->comm, c->comm, sizeof(o->comm));
+	return o;
+}
+
+static void leak_peer_add(struct leak_owner *o, const struct conn *c)
+{
+	struct leak_peer *p;
+
+	for (unsigned int i = 0; i < o->npeers; i++) {
+		p = &o->peers[i];
+		if (p->family == c->t.family &&
+		    !memcmp(p->addr, c->t.daddr, sizeof(p->addr))) {
+			p->ports_vary |= p->port != c->t.dport;
+			p->n++;
+			return;
+		}
+	}
+	if (o->npeers == LEAK_PEERS) {
+		o->other_peers++;
+		return;
+	}
+	p = &o->peers[o->npeers++];
+	memcpy(p->addr, c->t.daddr, sizeof(p->addr));
+	p->family = c->t.family;
+	p->port = c->t.dport;
+	p->ports_vary = false;
+	p->n = 1;
+}
+
+/* A connection in CLOSE_WAIT for too long, or since before tracing started. */
+static void leak_found(struct analyzer *a, struct conn *c)
+{
+	struct leak_owner *o;
+
+	if (c->codes & (1ULL << CODE_CLOSE_WAIT_LEAK))
+		return;
+	o = leak_owner(a, c);
+	if (!o || o->detailed < LEAK_DETAIL) {
+		explain_leak(a, c);
+		if (o) {
+			o->detailed++;
+			o->total++;
+		}
+		return;
+	}
+	/* Part of the finding about the rest: counted once, like the others. */
+	c->codes |= 1ULL << CODE_CLOSE_WAIT_LEAK;
+	o->total++;
+	o->pending++;
+	if (c->at_attach && c->nhist == 1)
+		o->unknown_age++;
+	else if (!o->oldest_since || c->since < o->oldest_since)
+		o->oldest_since = c->since;
+	leak_peer_add(o, c);
+}
+
+static int cmp_peer(const void *x, const void *y)
+{
+	const struct leak_peer *p = x, *q = y;
+
+	/* A total order: a replay elsewhere must print the same list. */
+	if (p->n != q->n)
+		return p->n > q->n ? -1 : 1;
+	if (p->family != q->family)
+		return p->family < q->family ? -1 : 1;
+	return memcmp(p->addr, q->addr, sizeof(p->addr));
+}
+
+/* "127.0.0.1 (495, various ports), 10.0.0.2:443 (3) and 2 more". */
+static void leak_peers_str(char *buf, size_t len, struct leak_owner *o)
+{
+	unsigned int more = o->other_peers, shown;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	qsort(o->peers, o->npeers, sizeof(o->peers[0]), cmp_peer);
+	shown = o->npeers < LEAK_TOP_PEERS ? o->npeers : LEAK_TOP_PEERS;
+	for (unsigned int i = 0; i < shown && used < len; i++) {
+		const struct leak_peer *p = &o->peers[i];
+		char ep[64];
+
+		if (p->ports_vary)
+			addr_str(ep, sizeof(ep), p->family, p->addr);
+		else
+			endpoint_str(ep, sizeof(ep), p->family, p->addr, p->port);
+		used += (size_t)snprintf(buf + used, len - used, "%s%s (%u%s)",
+					 i ? ", " : "", ep, p->n,
+					 p->ports_vary ? ", various ports" : "");
+	}
+	for (unsigned int i = shown; i < o->npeers; i++)
+		more += o->peers[i].n;
+	if (more && used < len)
+		snprintf(buf + used, len - used, " and %u more", more);
+}
+
+/* One finding about the leaks found since the last one, per owner. */
+static void leak_flush(struct analyzer *a, bool force)
+{
+	for (unsigned int i = 0; i < a->nleaks; i++) {
+		struct leak_owner *o = &a->leaks[i];
+		char w[64], peers[256], oldest[160], age[32];
+		struct conn tmp;
+
+		if (!o->pending || (!force && o->last_report &&
+				    a->now < o->last_report + LEAK_REPEAT_NS))
+			continue;
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.pid = o->pid;
+		memcpy(tmp.comm, o->comm, sizeof(tmp.comm));
+		who(w, sizeof(w), &tmp);
+		leak_peers_str(peers, sizeof(peers), o);
+		if (o->oldest_since)
+			secs(age, sizeof(age), a->now - o->oldest_since);
+		if (!o->oldest_since)
+			snprintf(oldest, sizeof(oldest), "How long they have been in "
+				 "CLOSE_WAIT is unknown: all were already there when "
+				 "tracing started");
+		else if (o->unknown_age)
+			snprintf(oldest, sizeof(oldest), "The oldest known has been in "
+				 "CLOSE_WAIT for %s; %u were already there when tracing "
+				 "started (age unknown)", age, o->unknown_age);
+		else
+			snprintf(oldest, sizeof(oldest), "The oldest has been in "
+				 "CLOSE_WAIT for %s", age);
+		explain_many(a, o, CODE_CLOSE_WAIT_LEAK, o->pending,
+			     "%s holds %u more connections in CLOSE_WAIT (%u in all, "
+			     "the first %u explained one by one): their peers closed "
+			     "and it has not called close() on them. Peers: %s. %s. "
+			     "Each holds a descriptor and kernel memory until closed. "
+			     "Usual cause: a code path that does not close the socket "
+			     "when read() returns 0 (EOF), or leaked descriptors. Fix: "
+			     "close on EOF and on errors.", w, o->pending, o->total,
+			     o->detailed, peers, oldest);
+		o->last_report = a->now;
+		o->pending = o->unknown_age = o->npeers = o->other_peers = 0;
+		o->oldest_since = 0;
+	}
+}
+
 static void check_stuck(struct conn *c, void *ctx)
 {
 	struct analyzer *a = ctx;
@@ -820,18 +1136,24 @@ static void check_stuck(struct conn *c, void *ctx)
 	if (c->reset_ts && a->now >= c->reset_ts + TICK_NS)
 		explain_reset(a, c);
 
+	/* Present at attach: how long it has been there is not known, only that it is. */
+	if (c->state == S_CLOSE_WAIT && c->at_attach && c->nhist == 1) {
+		leak_found(a, c);
+		return;
+	}
 	if (a->now < c->since + a->stuck_ns)
 		return;
 	who(w, sizeof(w), c);
 	conn_str(s, sizeof(s), c);
 	secs(age, sizeof(age), a->now - c->since);
 	if (c->state == S_CLOSE_WAIT)
-		explain(a, c, CODE_CLOSE_WAIT_LEAK,
-			"%s has not closed %s although the peer closed its side %s ago: "
-			"the socket sits in CLOSE_WAIT until the application calls "
-			"close(). Usual cause: a code path that does not close the socket "
-			"when read() returns 0 (EOF), or a leaked descriptor. Fix: close "
-			"on EOF and on errors.", w, s, age);
+		leak_found(a, c);
+	else if (c->state == S_FIN_WAIT2 && c->at_attach && c->nhist == 1)
+		explain(a, c, CODE_FIN_WAIT2_PEER_NOT_CLOSING,
+			"%s closed its sending side of %s at least %s ago (it was already "
+			"in FIN_WAIT2 when tracing started) but the peer has not closed "
+			"its side: the peer application is not closing after reading EOF "
+			"(it sits in CLOSE_WAIT).", w, s, age);
 	else if (c->state == S_FIN_WAIT2)
 		explain(a, c, CODE_FIN_WAIT2_PEER_NOT_CLOSING,
 			"%s closed its sending side of %s %s ago (FIN acknowledged) but the "
@@ -857,12 +1179,20 @@ static void check_timewait(struct conn *tw, void *ctx)
 	who(w, sizeof(w), tw);
 	conn_str(s, sizeof(s), tw);
 	secs(age, sizeof(age), a->now - tw->first_ts);
-	explain(a, tw, CODE_FIN_WAIT2_PEER_NOT_CLOSING,
-		"%s closed %s %s ago (FIN acknowledged) but the peer has not closed its "
-		"side: the peer application is not closing after reading EOF (it sits "
-		"in CLOSE_WAIT). %s already closed its socket, so the kernel keeps an "
-		"orphaned FIN_WAIT2 remnant until net.ipv4.tcp_fin_timeout (60 s).",
-		w, s, age, w);
+	if (tw->at_attach)
+		explain(a, tw, CODE_FIN_WAIT2_PEER_NOT_CLOSING,
+			"%s was closed before tracing started, its FIN acknowledged, but "
+			"the peer has not closed its side for at least %s: the peer "
+			"application is not closing after reading EOF (it sits in "
+			"CLOSE_WAIT). The kernel keeps an orphaned FIN_WAIT2 remnant until "
+			"net.ipv4.tcp_fin_timeout (60 s).", s, age);
+	else
+		explain(a, tw, CODE_FIN_WAIT2_PEER_NOT_CLOSING,
+			"%s closed %s %s ago (FIN acknowledged) but the peer has not "
+			"closed its side: the peer application is not closing after "
+			"reading EOF (it sits in CLOSE_WAIT). %s already closed its "
+			"socket, so the kernel keeps an orphaned FIN_WAIT2 remnant until "
+			"net.ipv4.tcp_fin_timeout (60 s).", w, s, age, w);
 }
 
 static void check_storms(struct analyzer *a)
@@ -886,6 +1216,11 @@ static void check_storms(struct analyzer *a)
 	a->window_retrans = a->window_rsts = 0;
 }
 
+bool analyzer_tick_due(const struct analyzer *a, __u64 now_ns)
+{
+	return now_ns >= a->next_tick;
+}
+
 void analyzer_tick(struct analyzer *a, __u64 now_ns)
 {
 	if (now_ns < a->next_tick)
@@ -893,9 +1228,49 @@ void analyzer_tick(struct analyzer *a, __u64 now_ns)
 	a->next_tick = now_ns + TICK_NS;
 	a->now = now_ns;
 	conn_for_each(a->conns, check_stuck, a);
+	leak_flush(a, false);
 	conn_for_each(a->tws, check_timewait, a);
 	conn_remove_if(a->tws, tw_is_ended);
 	check_storms(a);
+}
+
+void analyzer_snapshot(struct analyzer *a, const struct snapshot_sock *s)
+{
+	bool timewait = !s->inode;
+	struct conn *c;
+
+	a->now = s->ts_ns;
+	c = timewait ? conn_new(a->tws, tuple_key(&s->t)) :
+		       conn_new(a->conns, attach_key(&s->t));
+	if (!c)
+		return;
+	a->attach_left += !timewait;
+	c->t = s->t;
+	c->netns = s->netns;
+	c->pid = s->pid;
+	memcpy(c->comm, s->comm, sizeof(c->comm));
+	c->role = ROLE_UNKNOWN;
+	c->at_attach = true;
+	c->state = s->state;
+	c->first_ts = c->since = s->ts_ns;
+	hist_add(c, s->ts_ns, s->state, s->state);
+	c->closed_first = s->state == S_FIN_WAIT1 || s->state == S_FIN_WAIT2 ||
+			  s->state == S_TIME_WAIT;
+	c->peer_closed_first = s->state == S_CLOSE_WAIT || s->state == S_LAST_ACK;
+	if (s->timer == DIAG_TIMER_RETRANS)
+		c->retrans = s->retrans;
+	if (timewait) {
+		c->tw_cause = CAUSE_SOCK_DIAG;
+		c->tw_expires_at = s->expires_ms ?
+				   s->ts_ns + s->expires_ms * 1000000ULL : 0;
+	}
+	if (s->pid && s->netns)
+		sockdiag_remember_netns(s->netns, (pid_t)s->pid);
+}
+
+__u64 analyzer_evicted(const struct analyzer *a)
+{
+	return conn_evicted(a->conns) + conn_evicted(a->tws);
 }
 
 static void finish_live(struct conn *c, void *ctx)
@@ -914,6 +1289,7 @@ void analyzer_end(struct analyzer *a, __u64 now_ns)
 	a->next_tick = 0;
 	analyzer_tick(a, now_ns);
 	a->now = now_ns;
+	leak_flush(a, true);
 	conn_for_each(a->conns, finish_live, a);
 	conn_for_each(a->tws, finish_live, a);
 }

@@ -2,10 +2,12 @@
 #ifndef TW_EXPLAIN_H
 #define TW_EXPLAIN_H
 
+#include <stdbool.h>
 #include <linux/types.h>
 
 #include "conn.h"
 #include "options.h"
+#include "snapshot.h"
 #include "tcpwatch.h"
 
 /* Stable, machine-readable explanation codes (the JSON "code"). */
@@ -57,7 +59,8 @@ struct explanation {
 	enum tw_code code;
 	__u64 ts_ns;
 	__u64 conn_id;		/* 0: not about one connection */
-	__u32 pid;
+	__u32 count;		/* about this many connections at once (0: one) */
+	__u32 pid;		/* with conn_id 0: whose they are (0: anyone's) */
 	char comm[TW_COMM_LEN];
 	struct conn_tuple t;
 	char text[EXPLAIN_TEXT_MAX];	/* holds comm: escape on output */
@@ -78,9 +81,19 @@ struct analyzer *analyzer_new(const struct tw_options *o,
 			      const struct analyzer_ops *ops);
 void analyzer_free(struct analyzer *a);
 void analyzer_event(struct analyzer *a, const struct tw_event *e);
+/*
+ * A socket that existed when tracing started (before the first event): its
+ * connection is "present at attach", in the state it was found in, and the
+ * detectors look at it from the next tick on.
+ */
+void analyzer_snapshot(struct analyzer *a, const struct snapshot_sock *s);
 /* Detectors and TIME_WAIT follow-up; call often, with the current time. */
 void analyzer_tick(struct analyzer *a, __u64 now_ns);
+/* Whether analyzer_tick() would do anything at now_ns (a recording keeps those). */
+bool analyzer_tick_due(const struct analyzer *a, __u64 now_ns);
 /* Tracing ends: last checks. */
 void analyzer_end(struct analyzer *a, __u64 now_ns);
+/* Connections dropped from the full tables (oldest first), in all. */
+__u64 analyzer_evicted(const struct analyzer *a);
 
 #endif

@@ -2,8 +2,7 @@
 /* Escaping strings that come from the traced system. */
 #include "json.h"
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t json_utf8_len(const unsigned char *s, size_t n)
 {
 	size_t len;
 	unsigned int cp;
@@ -43,7 +42,7 @@ void json_write_str(FILE *f, const char *str, size_t len)
 	fputc('"', f);
 	for (size_t i = 0; i < n;) {
 		unsigned char c = s[i];
-		size_t l = utf8_len(s + i, n - i);
+		size_t l = json_utf8_len(s + i, n - i);
 
 		if (l > 1) {
 			fwrite(s + i, 1, l, f);

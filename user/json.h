@@ -14,4 +14,7 @@
  */
 void json_write_str(FILE *f, const char *s, size_t len);
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+size_t json_utf8_len(const unsigned char *s, size_t n);
+
 #endif

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Reading JSON Lines: one flat object per line, strictly. */
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "jsonl.h"
 
 struct cursor {
@@ -123,9 +126,17 @@ static bool parse_string(struct cursor *c, char *out, size_t cap)
 				return fail(c, "string too long");
 			continue;
 		}
-		if (len + 1 >= cap)
+		/* Raw bytes must be UTF-8: what is re-encoded must mean the same. */
+		size_t n = json_utf8_len((const unsigned char *)c->p,
+					 (size_t)(c->end - c->p));
+
+		if (!n)
+			return fail(c, "invalid UTF-8 in string");
+		if (len + n >= cap)
 			return fail(c, "string too long");
-		out[len++] = *c->p++;
+		memcpy(out + len, c->p, n);
+		len += n;
+		c->p += n;
 	}
 	if (c->p >= c->end)
 		return fail(c, "unterminated string");
@@ -161,10 +172,23 @@ static bool parse_number(struct cursor *c, struct jfield *f)
 	f->num = strtod(buf, &end);
 	if (*end)
 		return fail(c, "invalid number");
+	/* 1e999 is valid JSON but no number we could write back. */
+	if (!isfinite(f->num))
+		return fail(c, "number out of range");
 	if (f->is_int) {
-		f->i = strtoll(buf, &end, 10);
+		bool negative = buf[0] == '-';
+
+		errno = 0;
+		if (negative) {
+			f->i = strtoll(buf, &end, 10);
+		} else {
+			f->u = strtoull(buf, &end, 10);
+			f->i = f->u > LLONG_MAX ? 0 : (long long)f->u;
+		}
 		if (errno == ERANGE || *end)
 			return fail(c, "number out of range");
+		f->fits = negative || f->u <= LLONG_MAX;
+		f->negative = negative;
 	}
 	f->type = J_NUM;
 	return true;
@@ -282,5 +306,13 @@ long long jsonl_int(const struct jobject *o, const char *key, long long def)
 {
 	const struct jfield *f = jsonl_get(o, key);
 
-	return f && f->type == J_NUM && f->is_int ? f->i : def;
+	return f && f->type == J_NUM && f->is_int && f->fits ? f->i : def;
+}
+
+unsigned long long jsonl_uint(const struct jobject *o, const char *key,
+			      unsigned long long def)
+{
+	const struct jfield *f = jsonl_get(o, key);
+
+	return f && f->type == J_NUM && f->is_int && !f->negative ? f->u : def;
 }

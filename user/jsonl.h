@@ -8,8 +8,9 @@
 /*
  * A strict parser for one flat JSON object per line (what the scenario
  * action logs hold): string, number, true/false and null values; nested
- * objects and arrays are refused. Every copy is bounded; an over-long key
- * or string is an error, not a truncation.
+ * objects and arrays are refused, and so are strings that are not UTF-8.
+ * Every copy is bounded; an over-long key or string is an error, not a
+ * truncation.
  */
 enum jtype {
 	J_STR,
@@ -26,8 +27,11 @@ struct jfield {
 	char key[JSONL_KEY_MAX];
 	enum jtype type;
 	bool b;
-	bool is_int;
-	long long i;
+	bool is_int;		/* an integer within long long or unsigned long long */
+	long long i;		/* when it fits */
+	unsigned long long u;	/* when it is not negative */
+	bool fits;		/* i holds it */
+	bool negative;
 	double num;
 	char str[JSONL_STR_MAX];	/* decoded UTF-8 */
 };
@@ -42,7 +46,10 @@ int jsonl_parse(const char *s, size_t len, struct jobject *o, const char **err);
 const struct jfield *jsonl_get(const struct jobject *o, const char *key);
 /* The string value of key, or NULL when absent or not a string. */
 const char *jsonl_str(const struct jobject *o, const char *key);
-/* The integer value of key, or def. */
+/* The integer value of key, or def (also when out of long long's range). */
 long long jsonl_int(const struct jobject *o, const char *key, long long def);
+/* The non-negative integer value of key (up to 2^64 - 1), or def. */
+unsigned long long jsonl_uint(const struct jobject *o, const char *key,
+			      unsigned long long def);
 
 #endif

@@ -40,6 +40,10 @@ static const struct hook hooks[] = {
 	  "errors reported to applications" },
 	{ "tcp", "tcp_destroy_sock", "btf_destroy", "tp_destroy",
 	  "socket destruction" },
+	{ "sched", "sched_process_exit", "btf_exit", "tp_exit",
+	  "exits of traced processes" },
+	{ "sched", "sched_process_exec", "btf_exec", "tp_exec",
+	  "new names of traced processes after exec" },
 	{ "sched", "sched_process_fork", "btf_fork", "tp_fork",
 	  "children forked after attach" },
 };
@@ -155,6 +159,8 @@ static bool hook_wanted(const struct hook *h, const struct tw_options *o)
 {
 	if (!strcmp(h->name, "sched_process_fork"))
 		return o->npids && o->follow;
+	if (!strncmp(h->name, "sched_", 6))
+		return o->npids;
 	return true;
 }
 
@@ -322,6 +328,8 @@ static int attach(struct tw_loader *l)
 		}
 		/* The skeleton destroys its links; keep ours with the object. */
 		l->links[l->attached++] = link;
+		if (prog == l->skel->progs.btf_exit || prog == l->skel->progs.tp_exit)
+			l->exits_seen = true;
 	}
 	return l->attached ? 0 : -ENOENT;
 }
@@ -400,6 +408,21 @@ int loader_add_fd_owner(struct tw_loader *l, __u64 ino, __u32 pid,
 	owner_init(&owner, pid, comm);
 	return bpf_map__update_elem(l->skel->maps.owners_by_inode, &ino,
 				    sizeof(ino), &owner, sizeof(owner), BPF_ANY);
+}
+
+void loader_forget_target(struct tw_loader *l, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map__delete_elem(l->skel->maps.targets, &key, sizeof(key), 0);
+}
+
+bool loader_no_targets(struct tw_loader *l)
+{
+	__u32 key;
+
+	return bpf_map_get_next_key(bpf_map__fd(l->skel->maps.targets), NULL,
+				    &key) != 0;
 }
 
 int loader_add_listener(struct tw_loader *l, __u32 netns, __u16 port,

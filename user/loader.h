@@ -18,6 +18,7 @@ struct tw_loader {
 	bool classic;		/* classic tracepoints are in use */
 	struct bpf_link *links[16];
 	int attached;		/* number of hooks attached */
+	bool exits_seen;	/* sched_process_exit is attached: targets shrink */
 };
 
 /*
@@ -41,6 +42,11 @@ __u64 loader_counter(struct tw_loader *l, enum tw_counter c);
 /* Record that the socket with this inode belongs to pid (pre-existing). */
 int loader_add_fd_owner(struct tw_loader *l, __u64 ino, __u32 pid,
 			const char *comm);
+
+/* Stop tracing pid (it has exited: its pid may be given to another process). */
+void loader_forget_target(struct tw_loader *l, pid_t pid);
+/* Whether no traced process is left: the named ones and their followed children. */
+bool loader_no_targets(struct tw_loader *l);
 
 /* Record that the listening socket on (netns, port) belongs to pid. */
 int loader_add_listener(struct tw_loader *l, __u32 netns, __u16 port,

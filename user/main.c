@@ -9,6 +9,9 @@
 #include "options.h"
 #include "output.h"
 #include "proc.h"
+#include "record.h"
+#include "replay.h"
+#include "report.h"
 #include "scenario.h"
 #include "tracer.h"
 
@@ -39,11 +42,22 @@ static int close_output(struct tw_output *out, int status)
 static int trace(const struct tw_options *opts)
 {
 	struct tracer t = { .started = false };
+	struct tw_recorder rec;
 	struct tw_output out;
-	int err;
+	int err, status;
 
-	if (output_open(&out, opts))
+	if (report_open(&t.report, opts))
 		return 1;
+	if (output_open(&out, opts)) {
+		report_close(t.report, opts, NULL, false);
+		return 1;
+	}
+	if (record_open(&rec, opts, &out)) {
+		output_close(&out);
+		report_close(t.report, opts, NULL, false);
+		return 1;
+	}
+	t.rec = &rec;
 	tracer_install_signals();
 	err = tracer_start(&t, opts, &out);
 	if (!err) {
@@ -55,7 +69,11 @@ static int trace(const struct tw_options *opts)
 	tracer_stop(&t);
 	if (t.started)
 		output_summary(&out, &t.stats);
-	return close_output(&out, err ? 1 : 0);
+	status = close_output(&out, err ? 1 : 0);
+	if (report_close(t.report, opts, &t.stats, t.started))
+		status = 1;
+	/* A recording that could not be written in full is a failure. */
+	return record_close(&rec) ? 1 : status;
 }
 
 int main(int argc, char **argv)
@@ -69,6 +87,12 @@ int main(int argc, char **argv)
 		return err;
 	if (opts.scenario && !strcmp(opts.scenario, "list"))
 		return scenario_list();
+	/* Before tracing: an unwritable report would lose the whole run. */
+	if (opts.report && report_check_path(opts.report))
+		return 1;
+	/* A recording is read anywhere: no BPF, no privileges. */
+	if (opts.replay)
+		return replay_main(&opts);
 	if (!proc_has_bpf_caps()) {
 		fprintf(stderr, "tcpwatch: needs CAP_BPF and CAP_PERFMON: run with sudo\n");
 		return 1;

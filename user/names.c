@@ -67,13 +67,22 @@ const char *event_type_name(int type)
 	return event_types[type];
 }
 
-const char *errno_name(int err, char *buf, size_t len)
+int event_type_parse(const char *name)
 {
-	const char *name = err > 0 ? strerrorname_np(err) : NULL;
+	for (int t = 1; t < TW_EVENT_TYPES; t++)
+		if (event_types[t] && !strcmp(event_types[t], name))
+			return t;
+	return -1;
+}
+
+const char *errno_name(long err, char *buf, size_t len)
+{
+	/* Errnos are small positive numbers; anything else is shown as is. */
+	const char *name = err > 0 && err < 4096 ? strerrorname_np((int)err) : NULL;
 
 	if (name)
 		return name;
-	snprintf(buf, len, "E%d", err);
+	snprintf(buf, len, "E%ld", err);
 	return buf;
 }
 
@@ -113,6 +122,17 @@ int rst_reasons_load(const struct btf *btf)
 const char *rst_reason_name(__u32 value)
 {
 	return value < MAX_REASONS && rst_reasons[value][0] ? rst_reasons[value] : NULL;
+}
+
+int rst_reason_set(__u32 value, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (value >= MAX_REASONS || !n || n >= REASON_LEN ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n)
+		return -1;
+	memcpy(rst_reasons[value], name, n + 1);
+	return 0;
 }
 
 static const char *const calls[TW_CALL_MAX] = {

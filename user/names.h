@@ -13,10 +13,12 @@ int tcp_state_parse(const char *name);
 
 /* "state", "rst_sent", ...: the JSON "type" of an event type. */
 const char *event_type_name(int type);
+/* The inverse: the enum tw_event_type value, or -1. */
+int event_type_parse(const char *name);
 #define TW_EVENT_TYPES	9	/* enum tw_event_type values 1..8, plus 0 */
 
 /* "ECONNRESET", or "E<n>" for a number glibc does not name. */
-const char *errno_name(int err, char *buf, size_t len);
+const char *errno_name(long err, char *buf, size_t len);
 
 /*
  * Reset reasons, read from the running kernel's enum sk_rst_reason (the
@@ -26,6 +28,12 @@ const char *errno_name(int err, char *buf, size_t len);
 int rst_reasons_load(const struct btf *btf);
 /* The name without SK_RST_REASON_, or NULL when unknown. */
 const char *rst_reason_name(__u32 value);
+/*
+ * Name value as a recording says the traced kernel did (a replay has no
+ * BTF). Returns -1, changing nothing, for a value or a name that cannot be
+ * one: out of range, empty, or not [A-Z0-9_].
+ */
+int rst_reason_set(__u32 value, const char *name);
 
 /* "connect", "accept", ...: the JSON "call" of an enum tw_call value. */
 const char *call_name(__u32 call);

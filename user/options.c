@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "options.h"
+#include "report.h"
 
 #define DEFAULT_BUFFER	(4ULL << 20)
 #define DEFAULT_STUCK	30.0
@@ -17,6 +18,7 @@
 
 static const char usage_text[] =
 "Usage: tcpwatch [OPTIONS]\n"
+"       tcpwatch report RECORDING [OUTPUT OPTIONS]\n"
 "Trace what the kernel's TCP does to connections: state changes, resets sent\n"
 "and received (with the kernel's reason), retransmissions, errors reported to\n"
 "the application and socket destruction, each attributed to the process that\n"
@@ -33,6 +35,14 @@ static const char usage_text[] =
 "Output:\n"
 "  -j, --json                JSON Lines, one object per event, flushed per line\n"
 "  -o, --output FILE         write events to FILE instead of standard output\n"
+"      --record FILE         also write the raw trace to FILE (JSON Lines);\n"
+"                            'tcpwatch report FILE' replays it anywhere,\n"
+"                            without root, with the same explanations\n"
+"      --report FILE         when tracing ends, write a report to FILE: a\n"
+"                            summary, the findings first, then each\n"
+"                            connection's state timeline, explained\n"
+"      --format FORMAT       the report's format: text, md, html or json\n"
+"                            (default: from FILE's extension)\n"
 "\n"
 "Scenarios (the bundled reproductions of TCP behaviours, see scenarios/):\n"
 "      --scenario NAME       run scenario NAME under tracing and print its\n"
@@ -61,7 +71,10 @@ static const char usage_text[] =
 "  sudo tcpwatch -p 1234,1240 -P 443   # two processes, port 443 only\n"
 "  sudo tcpwatch -j -o trace.jsonl -p \"$(pidof -s nginx)\"\n"
 "  sudo tcpwatch -d 60 -P 5432         # one minute of PostgreSQL traffic\n"
-"  sudo tcpwatch --scenario close-wait-leak\n";
+"  sudo tcpwatch --scenario close-wait-leak\n"
+"  sudo tcpwatch -p 1234 -d 60 --report incident.html\n"
+"  sudo tcpwatch -p 1234 --record incident.jsonl\n"
+"  tcpwatch report incident.jsonl --json   # later, anywhere, as any user\n";
 
 static const struct option long_options[] = {
 	{ "pid",	required_argument, NULL, 'p' },
@@ -81,6 +94,9 @@ static const struct option long_options[] = {
 	{ "btf",	required_argument, NULL, 'B' },
 	{ "scenario",	required_argument, NULL, 'S' },
 	{ "stuck",	required_argument, NULL, 'T' },
+	{ "record",	required_argument, NULL, 'Y' },
+	{ "report",	required_argument, NULL, 'R' },
+	{ "format",	required_argument, NULL, 'f' },
 	{ NULL,		0,		   NULL, 0 },
 };
 
@@ -178,7 +194,8 @@ static int parse_seconds(double *out, const char *name, const char *s)
 	return 0;
 }
 
-static int parse_one(struct tw_options *o, int c, char *arg, bool *done)
+static int parse_one(struct tw_options *o, int c, char *arg, bool *done,
+		     bool *format_set)
 {
 	switch (c) {
 	case 'p': return parse_pids(o, arg);
@@ -196,6 +213,14 @@ static int parse_one(struct tw_options *o, int c, char *arg, bool *done)
 	case 'C': o->classic = true; return 0;
 	case 'B': o->btf_path = arg; return 0;
 	case 'S': o->scenario = arg; return 0;
+	case 'Y': o->record = arg; return 0;
+	case 'R': o->report = arg; return 0;
+	case 'f':
+		if (report_format_parse(arg, &o->report_format))
+			return usage_error("invalid report format '%s': expected text, "
+					   "md, html or json", arg);
+		*format_set = true;
+		return 0;
 	case 'h':
 		fputs(usage_text, stdout);
 		*done = true;
@@ -211,8 +236,34 @@ static int parse_one(struct tw_options *o, int c, char *arg, bool *done)
 	}
 }
 
+/*
+ * tcpwatch report RECORDING: the recording decides what was traced and how;
+ * only the options about output apply.
+ */
+static int check_report_options(const struct tw_options *o)
+{
+	const struct { bool given; const char *name; } tracing[] = {
+		{ o->npids > 0, "--pid" }, { o->nports > 0, "--port" },
+		{ o->family == AF_INET, "--ipv4" }, { o->family == AF_INET6, "--ipv6" },
+		{ !o->follow, "--no-follow" }, { o->scenario, "--scenario" },
+		{ o->duration > 0, "--duration" }, { o->keep_going, "--keep-going" },
+		{ o->buffer_bytes != DEFAULT_BUFFER, "--buffer" },
+		{ o->classic, "--classic" }, { o->btf_path, "--btf" },
+		{ o->record, "--record" }, { o->stuck != DEFAULT_STUCK, "--stuck" },
+	};
+
+	for (size_t i = 0; i < sizeof(tracing) / sizeof(tracing[0]); i++)
+		if (tracing[i].given)
+			return usage_error("%s does not apply to tcpwatch report: the "
+					   "recording says what was traced",
+					   tracing[i].name);
+	return 0;
+}
+
 int options_parse(struct tw_options *o, int argc, char **argv, bool *done)
 {
+	bool report_cmd = argc > 1 && !strcmp(argv[1], "report");
+	bool format_set = false;
 	int c, err;
 
 	memset(o, 0, sizeof(*o));
@@ -221,14 +272,27 @@ int options_parse(struct tw_options *o, int argc, char **argv, bool *done)
 	o->follow = true;
 	*done = false;
 	opterr = 1;
+	if (report_cmd) {
+		/* The subcommand is not an argument: getopt sees the rest. */
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	while ((c = getopt_long(argc, argv, "p:P:46jo:d:kb:vhV", long_options,
 				NULL)) != -1) {
-		err = parse_one(o, c, optarg, done);
+		err = parse_one(o, c, optarg, done, &format_set);
 		if (err || *done)
 			return err;
 	}
+	if (report_cmd && optind == argc)
+		return usage_error("report needs the recording to read: tcpwatch report "
+				   "FILE");
+	if (report_cmd)
+		o->replay = argv[optind++];
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (report_cmd && (err = check_report_options(o)))
+		return err;
 	if (o->keep_going && !o->npids)
 		return usage_error("%s needs --pid", "--keep-going");
 	if (!o->follow && !o->npids)
@@ -236,5 +300,11 @@ int options_parse(struct tw_options *o, int argc, char **argv, bool *done)
 	if (o->scenario && o->npids)
 		return usage_error("%s traces the scenario's own processes: drop --pid",
 				   "--scenario");
+	if (format_set && !o->report)
+		return usage_error("%s needs --report", "--format");
+	if (o->report && !format_set &&
+	    report_format_of_path(o->report, &o->report_format))
+		return usage_error("no report format for '%s': name it .txt, .md, "
+				   ".html or .json, or pass --format", o->report);
 	return 0;
 }

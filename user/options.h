@@ -14,6 +14,14 @@ enum tw_format {
 	TW_FMT_JSON,
 };
 
+/* --report's formats (user/report_*.c). */
+enum report_format {
+	REPORT_TEXT,
+	REPORT_MD,
+	REPORT_HTML,
+	REPORT_JSON,
+};
+
 struct tw_options {
 	pid_t pids[TW_MAX_PIDS];
 	int npids;
@@ -24,6 +32,10 @@ struct tw_options {
 	const char *output;	/* NULL: stdout */
 	const char *btf_path;	/* NULL: /sys/kernel/btf/vmlinux */
 	const char *scenario;	/* --scenario NAME */
+	const char *record;	/* --record FILE: the raw trace */
+	const char *replay;	/* tcpwatch report FILE: the recording to read */
+	const char *report;	/* --report FILE: NULL for none */
+	enum report_format report_format;
 	__u64 buffer_bytes;
 	double duration;	/* seconds; 0: until stopped */
 	double stuck;		/* CLOSE_WAIT/FIN_WAIT2 longer than this: report */

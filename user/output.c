@@ -98,8 +98,12 @@ void output_summary(struct tw_output *out, const struct tw_stats *st)
 		fprintf(stderr, " %s %llu%s", event_type_name(t),
 			(unsigned long long)st->by_type[t],
 			t + 1 < TW_EV_MAX ? "," : ";");
-	fprintf(stderr, " %llu lost, %llu filtered in the kernel\n",
+	fprintf(stderr, " %llu lost, %llu filtered in the kernel",
 		(unsigned long long)st->lost, (unsigned long long)st->filtered);
+	if (st->evicted)
+		fprintf(stderr, "; %llu connections evicted from full tables",
+			(unsigned long long)st->evicted);
+	fputc('\n', stderr);
 	if (out->format == TW_FMT_JSON && !out->failed) {
 		json_summary(out, st);
 		output_flush(out);
@@ -145,6 +149,17 @@ void output_explain(struct tw_output *out, const struct explanation *x)
 	output_flush(out);
 }
 
+void output_snapshot(struct tw_output *out, const struct snapshot_sock *s)
+{
+	if (out->failed)
+		return;
+	if (out->format == TW_FMT_JSON)
+		json_snapshot(out->f, out, s, false);
+	else
+		text_snapshot(out, s);
+	output_flush(out);
+}
+
 void output_connection(struct tw_output *out, const struct conn *c, __u64 end_ns)
 {
 	if (out->failed || out->format != TW_FMT_JSON)
@@ -177,11 +192,18 @@ void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
 void clock_str(char *buf, size_t len, const struct tw_output *out,
 	       __u64 ts_ns, bool iso)
 {
-	__s64 real = (__s64)ts_ns + out->mono_to_real_ns;
+	/* Unsigned: a stamp from a hostile recording may be anything. */
+	__s64 real = (__s64)(ts_ns + (__u64)out->mono_to_real_ns);
 	time_t sec = (time_t)(real / 1000000000LL);
 	long nsec = (long)(real % 1000000000LL);
 	struct tm tm;
 	char hms[32];
+
+	/* Floor division: a stamp before the epoch still has a positive fraction. */
+	if (nsec < 0) {
+		nsec += 1000000000L;
+		sec--;
+	}
 
 	if (iso) {
 		gmtime_r(&sec, &tm);

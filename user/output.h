@@ -16,6 +16,7 @@ struct tw_stats {
 	__u64 lost;		/* the kernel's count: ring buffer full */
 	__u64 filtered;		/* rejected by the in-kernel filter */
 	__u64 malformed;	/* samples of the wrong size */
+	__u64 evicted;		/* connections dropped from full user-space tables */
 };
 
 struct tw_output {
@@ -47,6 +48,9 @@ struct conn;
 void output_explain(struct tw_output *out, const struct explanation *x);
 /* A finished connection's timeline (JSON only: the text report is elsewhere). */
 void output_connection(struct tw_output *out, const struct conn *c, __u64 end_ns);
+struct snapshot_sock;
+/* A socket that existed when tracing started. */
+void output_snapshot(struct tw_output *out, const struct snapshot_sock *s);
 
 /* Shared by the formats. */
 void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
@@ -54,6 +58,8 @@ void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
 void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr);
 void clock_str(char *buf, size_t len, const struct tw_output *out,
 	       __u64 ts_ns, bool iso);
+/* What happened, in the text output's words: "RST sent (NO_SOCKET)". */
+void event_describe(char *buf, size_t len, const struct tw_event *e);
 
 /* One per format. */
 void text_event(struct tw_output *out, const struct tw_event *e);
@@ -64,6 +70,15 @@ void json_summary(struct tw_output *out, const struct tw_stats *st);
 void text_explain(struct tw_output *out, const struct explanation *x);
 void json_explain(struct tw_output *out, const struct explanation *x);
 void json_connection(struct tw_output *out, const struct conn *c, __u64 end_ns);
+void text_snapshot(struct tw_output *out, const struct snapshot_sock *s);
+/*
+ * ,"comm_hex":"..." when the process name is not plain printable ASCII: a
+ * JSON string cannot give every byte back as it was (recordings need it).
+ */
+void json_comm_hex(FILE *f, const char *comm);
+/* exact: with comm_hex when the name is not plain ASCII (recordings). */
+void json_snapshot(FILE *f, const struct tw_output *out,
+		   const struct snapshot_sock *s, bool exact);
 void text_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns);
 void json_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns);
 void json_scenario(struct tw_output *out, const char *name, int status,

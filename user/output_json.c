@@ -9,6 +9,8 @@
 #include "json.h"
 #include "names.h"
 #include "output.h"
+#include "snapshot.h"
+#include "sockdiag.h"
 
 static const char *const owner_how[] = {
 	[TW_OWNER_NONE] = "unknown",
@@ -82,7 +84,7 @@ static void json_call(FILE *f, const struct tw_event *e)
 	json_kv_str(f, "call", call_name(e->reason));
 	if (e->value < 0)
 		fprintf(f, ",\"ret\":-1,\"errno\":\"%s\"",
-			errno_name(-e->value, tmp, sizeof(tmp)));
+			errno_name(-(long)e->value, tmp, sizeof(tmp)));
 	else
 		fprintf(f, ",\"ret\":%d,\"errno\":null", e->value);
 	fprintf(f, ",\"fd\":%d", e->fd);
@@ -186,9 +188,10 @@ void json_summary(struct tw_output *out, const struct tw_stats *st)
 	for (int t = 1; t < TW_EV_MAX; t++)
 		fprintf(f, "%s\"%s\":%llu", t > 1 ? "," : "", event_type_name(t),
 			(unsigned long long)st->by_type[t]);
-	fprintf(f, "},\"lost\":%llu,\"filtered\":%llu,\"malformed\":%llu}\n",
-		(unsigned long long)st->lost, (unsigned long long)st->filtered,
-		(unsigned long long)st->malformed);
+	fprintf(f, "},\"lost\":%llu,\"filtered\":%llu,\"malformed\":%llu,"
+		"\"evicted\":%llu}\n", (unsigned long long)st->lost,
+		(unsigned long long)st->filtered, (unsigned long long)st->malformed,
+		(unsigned long long)st->evicted);
 }
 
 /* An action log line, re-encoded field by field (never passed through). */
@@ -210,8 +213,10 @@ void json_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns)
 			json_write_str(f, fl->str, sizeof(fl->str));
 			break;
 		case J_NUM:
-			if (fl->is_int)
+			if (fl->is_int && fl->fits)
 				fprintf(f, "%lld", fl->i);
+			else if (fl->is_int)
+				fprintf(f, "%llu", fl->u);
 			else
 				fprintf(f, "%.17g", fl->num);
 			break;
@@ -254,6 +259,12 @@ void json_explain(struct tw_output *out, const struct explanation *x)
 	fprintf(f, "{\"type\":\"explain\",\"ts_ns\":%llu,\"code\":\"%s\",\"text\":",
 		(unsigned long long)x->ts_ns, explain_code_name(x->code));
 	json_write_str(f, x->text, sizeof(x->text));
+	if (x->count)
+		fprintf(f, ",\"count\":%u", x->count);
+	if (!x->conn_id && x->pid) {
+		fprintf(f, ",\"pid\":%u,\"comm\":", x->pid);
+		json_write_str(f, x->comm, sizeof(x->comm));
+	}
 	if (x->conn_id) {
 		fprintf(f, ",\"conn\":%llu,\"pid\":", (unsigned long long)x->conn_id);
 		if (x->pid) {
@@ -265,6 +276,53 @@ void json_explain(struct tw_output *out, const struct explanation *x)
 		json_tuple(f, &x->t);
 	}
 	fputs("}\n", f);
+}
+
+void json_comm_hex(FILE *f, const char *comm)
+{
+	size_t n = strnlen(comm, TW_COMM_LEN);
+	bool plain = true;
+
+	for (size_t i = 0; i < n; i++)
+		plain &= comm[i] >= 0x20 && comm[i] < 0x7f;
+	if (plain)
+		return;
+	fputs(",\"comm_hex\":\"", f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%02x", (unsigned char)comm[i]);
+	fputc('"', f);
+}
+
+void json_snapshot(FILE *f, const struct tw_output *out,
+		   const struct snapshot_sock *s, bool exact)
+{
+	const char *timer = diag_timer_name(s->timer);
+	char when[48];
+
+	clock_str(when, sizeof(when), out, s->ts_ns, true);
+	fprintf(f, "{\"type\":\"snapshot\",\"ts_ns\":%llu,\"time\":\"%s\"",
+		(unsigned long long)s->ts_ns, when);
+	if (s->pid) {
+		fprintf(f, ",\"pid\":%u,\"comm\":", s->pid);
+		json_write_str(f, s->comm, TW_COMM_LEN);
+		if (exact)
+			json_comm_hex(f, s->comm);
+	} else {
+		fputs(",\"pid\":null,\"comm\":null", f);
+	}
+	json_tuple(f, &s->t);
+	fprintf(f, ",\"state\":\"%s\",\"rqueue\":%u,\"wqueue\":%u",
+		tcp_state_name(s->state), s->rqueue, s->wqueue);
+	if (timer)
+		fprintf(f, ",\"timer\":\"%s\"", timer);
+	else
+		fprintf(f, ",\"timer\":\"%u\"", s->timer);
+	fprintf(f, ",\"expires_ms\":%u,\"retrans\":%u", s->expires_ms, s->retrans);
+	if (s->inode)
+		fprintf(f, ",\"inode\":%llu", (unsigned long long)s->inode);
+	else
+		fputs(",\"inode\":null", f);
+	fprintf(f, ",\"netns\":%u}\n", s->netns);
 }
 
 static const char *const role_names[] = {

@@ -7,6 +7,8 @@
 #include "explain.h"
 #include "names.h"
 #include "output.h"
+#include "snapshot.h"
+#include "sockdiag.h"
 
 #define COMM_W	11
 #define ADDR_W	17
@@ -67,14 +69,14 @@ static void describe_call(char *buf, size_t len, const struct tw_event *e)
 	call_args(args, sizeof(args), e);
 	if (e->value < 0)
 		snprintf(buf, len, "%s(%s) = -1 %s", name, args,
-			 errno_name(-e->value, tmp, sizeof(tmp)));
+			 errno_name(-(long)e->value, tmp, sizeof(tmp)));
 	else if (e->reason == TW_CALL_READ)
 		snprintf(buf, len, "%s(%s) = %d (EOF)", name, args, e->value);
 	else
 		snprintf(buf, len, "%s(%s) = %d", name, args, e->value);
 }
 
-static void describe(char *buf, size_t len, const struct tw_event *e)
+void event_describe(char *buf, size_t len, const struct tw_event *e)
 {
 	const char *name;
 	char tmp[32];
@@ -135,10 +137,45 @@ void text_event(struct tw_output *out, const struct tw_event *e)
 	clock_str(when, sizeof(when), out, e->ts_ns, false);
 	endpoint_str(local, sizeof(local), e->family, e->saddr, e->sport);
 	endpoint_str(remote, sizeof(remote), e->family, e->daddr, e->dport);
-	describe(what, sizeof(what), e);
+	event_describe(what, sizeof(what), e);
 	if (e->pid) {
 		snprintf(pid, sizeof(pid), "%u", e->pid);
 		printable(comm, e->comm, TW_COMM_LEN);
+	} else {
+		strcpy(pid, "-");
+		strcpy(comm, "-");
+	}
+	fprintf(out->f, "%-12s %-7s %-*.*s %-*s %-*s %s\n", when, pid, COMM_W,
+		COMM_W, comm, ADDR_W, local, ADDR_W, remote, what);
+}
+
+/* "present: CLOSE_WAIT q 512/0 keepalive 7s": what a socket was at attach. */
+void text_snapshot(struct tw_output *out, const struct snapshot_sock *s)
+{
+	char when[32], local[64], remote[64], what[96], pid[16];
+	char comm[TW_COMM_LEN + 1];
+	const char *timer = diag_timer_name(s->timer);
+	int n;
+
+	clock_str(when, sizeof(when), out, s->ts_ns, false);
+	endpoint_str(local, sizeof(local), s->t.family, s->t.saddr, s->t.sport);
+	endpoint_str(remote, sizeof(remote), s->t.family, s->t.daddr, s->t.dport);
+	n = snprintf(what, sizeof(what), "present: %s", tcp_state_name(s->state));
+	if ((s->rqueue || s->wqueue) && n < (int)sizeof(what))
+		n += snprintf(what + n, sizeof(what) - (size_t)n, " q %u/%u",
+			      s->rqueue, s->wqueue);
+	/* A timewait socket's timer is when it goes: "59s left". */
+	if (s->timer == DIAG_TIMER_TIMEWAIT && n < (int)sizeof(what))
+		n += snprintf(what + n, sizeof(what) - (size_t)n, " %us left",
+			      (s->expires_ms + 999) / 1000);
+	else if (s->timer && n < (int)sizeof(what))
+		n += snprintf(what + n, sizeof(what) - (size_t)n, " %s %us",
+			      timer ? timer : "timer", (s->expires_ms + 999) / 1000);
+	if (s->retrans && n < (int)sizeof(what))
+		snprintf(what + n, sizeof(what) - (size_t)n, " #%u", s->retrans);
+	if (s->pid) {
+		snprintf(pid, sizeof(pid), "%u", s->pid);
+		printable(comm, s->comm, TW_COMM_LEN);
 	} else {
 		strcpy(pid, "-");
 		strcpy(comm, "-");

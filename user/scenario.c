@@ -23,6 +23,8 @@
 #include "explain.h"
 #include "jsonl.h"
 #include "output.h"
+#include "record.h"
+#include "report.h"
 #include "scenario.h"
 #include "tracer.h"
 
@@ -57,8 +59,10 @@ struct timeline {
 
 static int find_runner(char *path, size_t len)
 {
+	/* From the repository, from build/asan or build/fuzz, or installed. */
 	static const char *const places[] = {
 		"/build/scenarios/" RUNNER_NAME,
+		"/../scenarios/" RUNNER_NAME,
 		"/" RUNNER_NAME,
 	};
 	char exe[PATH_MAX];
@@ -188,8 +192,25 @@ static void collect_connection(void *ctx, const struct conn *c, __u64 end_ns)
 		free(copy);
 }
 
-/* The scenario's action log into the timeline; a bad line is reported, not fatal. */
-static void read_actions(struct timeline *tl, const char *path, const char *name)
+static bool timeline_action(struct timeline *tl, const char *line, __u64 ts)
+{
+	char *copy = strdup(line);
+	struct record *r = copy ? timeline_add(tl, ts, REC_ACTION) : NULL;
+
+	if (!r) {
+		free(copy);
+		return false;
+	}
+	r->action = copy;
+	return true;
+}
+
+/*
+ * The scenario's action log into the timeline (and the recording); a bad
+ * line is reported, not fatal.
+ */
+static void read_actions(struct timeline *tl, const char *path, const char *name,
+			 struct tw_recorder *rec)
 {
 	char line[MAX_LINE];
 	struct jobject o;
@@ -204,9 +225,7 @@ static void read_actions(struct timeline *tl, const char *path, const char *name
 	}
 	while (fgets(line, sizeof(line), f)) {
 		size_t len = strcspn(line, "\n");
-		struct record *r;
 		long long ts;
-		char *copy;
 
 		lineno++;
 		line[len] = '\0';
@@ -216,13 +235,9 @@ static void read_actions(struct timeline *tl, const char *path, const char *name
 				name, lineno, err ? err : "no ts_ns");
 			continue;
 		}
-		copy = strdup(line);
-		r = copy ? timeline_add(tl, (__u64)ts, REC_ACTION) : NULL;
-		if (!r) {
-			free(copy);
+		if (!timeline_action(tl, line, (__u64)ts))
 			break;
-		}
-		r->action = copy;
+		record_action(rec, &o, (__u64)ts);
 	}
 	fclose(f);
 }
@@ -266,6 +281,18 @@ static void print_timeline(struct timeline *tl, struct tw_output *out)
 	qsort(tl->r, tl->n, sizeof(*tl->r), cmp_record);
 	for (size_t i = 0; i < tl->n; i++)
 		print_record(&tl->r[i], out);
+}
+
+/* --report: the action log, as the report's own copy. */
+static void report_actions(struct report *r, const struct timeline *tl)
+{
+	struct jobject o;
+	const char *err;
+
+	for (size_t i = 0; r && i < tl->n; i++)
+		if (tl->r[i].kind == REC_ACTION &&
+		    !jsonl_parse(tl->r[i].action, strlen(tl->r[i].action), &o, &err))
+			report_action(r, &o, tl->r[i].ts);
 }
 
 static void timeline_free(struct timeline *tl)
@@ -328,7 +355,8 @@ static int wait_runner(pid_t pid)
 
 /* One scenario under tracing. Returns the runner's exit status (0: as expected). */
 static int run_one(const struct tw_options *base, const char *runner,
-		   const char *name, struct tw_output *out)
+		   const char *name, struct tw_output *out, struct tw_recorder *rec,
+		   struct report *report)
 {
 	char log[] = "/tmp/tcpwatch-scenario-XXXXXX";
 	struct tw_options o = *base;
@@ -336,6 +364,8 @@ static int run_one(const struct tw_options *base, const char *runner,
 	struct tracer t = {
 		.sink = { .event = collect_event, .explain = collect_explain,
 			  .conn_done = collect_connection, .ctx = &tl },
+		.rec = rec,
+		.report = report,
 	};
 	int go_fd = -1, logfd, status, err;
 	pid_t pid;
@@ -358,6 +388,9 @@ static int run_one(const struct tw_options *base, const char *runner,
 	o.npids = 1;
 	o.follow = true;
 	o.keep_going = false;
+	record_scenario_start(rec, name, pid);
+	if (report)
+		report_scenario_begin(report, name);
 	err = tracer_start(&t, &o, out);
 	if (!err && write(go_fd, "g", 1) != 1)
 		err = -errno;
@@ -369,9 +402,13 @@ static int run_one(const struct tw_options *base, const char *runner,
 	status = wait_runner(pid);
 	tracer_stop(&t);
 	if (!err) {
-		read_actions(&tl, log, name);
+		read_actions(&tl, log, name, rec);
 		print_timeline(&tl, out);
 		output_scenario(out, name, status, &t.stats);
+		record_scenario_end(rec, name, status, &t.stats);
+		report_actions(report, &tl);
+		if (report)
+			report_scenario_end(report, status, &t.stats);
 	}
 	timeline_free(&tl);
 	unlink(log);
@@ -399,6 +436,8 @@ int scenario_main(const struct tw_options *o)
 {
 	static char buf[64 * 1024];
 	char runner[PATH_MAX], *names[MAX_SCENARIOS];
+	struct tw_recorder rec;
+	struct report *report;
 	struct tw_output out;
 	int n = 1, failed = 0;
 
@@ -410,14 +449,68 @@ int scenario_main(const struct tw_options *o)
 		fprintf(stderr, "tcpwatch: cannot list the scenarios\n");
 		return 1;
 	}
-	if (output_open(&out, o))
+	if (report_open(&report, o))
 		return 1;
+	if (output_open(&out, o)) {
+		report_close(report, o, NULL, false);
+		return 1;
+	}
+	if (record_open(&rec, o, &out)) {
+		output_close(&out);
+		report_close(report, o, NULL, false);
+		return 1;
+	}
 	tracer_install_signals();
 	output_header(&out);
 	for (int i = 0; i < n && !tracer_interrupted(); i++)
-		failed += run_one(o, runner, names[i], &out) != 0;
+		failed += run_one(o, runner, names[i], &out, &rec, report) != 0;
 	if (n > 1)
 		fprintf(stderr, "%d scenarios: %d as expected, %d not\n", n,
 			n - failed, failed);
-	return output_close(&out) || failed ? 1 : 0;
+	/* Its counters: the sum of the scenarios'. */
+	if (report_close(report, o, NULL, true))
+		failed++;
+	return output_close(&out) | record_close(&rec) || failed ? 1 : 0;
+}
+
+/* ---- for a replay ------------------------------------------------------- */
+
+struct scenario_timeline {
+	struct timeline tl;
+};
+
+struct scenario_timeline *scenario_timeline_new(void)
+{
+	return calloc(1, sizeof(struct scenario_timeline));
+}
+
+void scenario_timeline_free(struct scenario_timeline *st)
+{
+	if (!st)
+		return;
+	timeline_free(&st->tl);
+	free(st);
+}
+
+struct analyzer_ops scenario_timeline_sink(struct scenario_timeline *st)
+{
+	return (struct analyzer_ops){ .event = collect_event,
+		.explain = collect_explain, .conn_done = collect_connection,
+		.ctx = &st->tl };
+}
+
+bool scenario_timeline_action(struct scenario_timeline *st, const char *line,
+			      __u64 ts_ns)
+{
+	return timeline_action(&st->tl, line, ts_ns);
+}
+
+void scenario_timeline_print(struct scenario_timeline *st, struct tw_output *out)
+{
+	print_timeline(&st->tl, out);
+}
+
+void scenario_timeline_report(struct scenario_timeline *st, struct report *r)
+{
+	report_actions(r, &st->tl);
 }

@@ -27,6 +27,48 @@
 
 #define NETNS_CACHE	32
 
+static void (*record_fn)(void *ctx, const struct diag_query *q,
+			 const struct diag_answer *a);
+static void *record_ctx;
+static void (*replay_fn)(void *ctx, const struct diag_query *q,
+			 struct diag_answer *a);
+static void *replay_ctx;
+
+static const char *const timer_names[DIAG_TIMER_MAX] = {
+	[DIAG_TIMER_OFF] = "off",
+	[DIAG_TIMER_RETRANS] = "retransmit",
+	[DIAG_TIMER_KEEPALIVE] = "keepalive",
+	[DIAG_TIMER_TIMEWAIT] = "timewait",
+	[DIAG_TIMER_PROBE] = "probe",
+};
+
+const char *diag_timer_name(int timer)
+{
+	return timer >= 0 && timer < DIAG_TIMER_MAX ? timer_names[timer] : NULL;
+}
+
+int diag_timer_parse(const char *name)
+{
+	for (int i = 0; i < DIAG_TIMER_MAX; i++)
+		if (!strcmp(timer_names[i], name))
+			return i;
+	return -1;
+}
+
+void sockdiag_record(void (*fn)(void *ctx, const struct diag_query *q,
+				const struct diag_answer *a), void *ctx)
+{
+	record_fn = fn;
+	record_ctx = ctx;
+}
+
+void sockdiag_replay(void (*fn)(void *ctx, const struct diag_query *q,
+				struct diag_answer *a), void *ctx)
+{
+	replay_fn = fn;
+	replay_ctx = ctx;
+}
+
 /* Handles on the namespaces seen, oldest replaced first. */
 static struct {
 	__u32 inode;
@@ -141,7 +183,8 @@ int sockdiag_remember_netns(__u32 netns, pid_t pid)
 	char path[64];
 	int fd;
 
-	if (!netns || netns == own_netns() || cached_netns(netns) > 0)
+	/* A replayed pid is another machine's. */
+	if (replay_fn || !netns || netns == own_netns() || cached_netns(netns) > 0)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	fd = open_netns(path, netns);
@@ -245,34 +288,59 @@ static int diag_recv(int fd, bool dump,
 static void fill_one(const struct inet_diag_msg *m, void *ctx)
 {
 	struct diag_sock *d = ctx;
+	size_t alen = m->idiag_family == AF_INET6 ? 16 : 4;
 
+	memset(d, 0, sizeof(*d));
 	d->state = m->idiag_state;
 	d->expires_ms = m->idiag_expires;
 	d->rqueue = m->idiag_rqueue;
 	d->wqueue = m->idiag_wqueue;
 	d->inode = m->idiag_inode;
+	d->family = m->idiag_family;
+	d->sport = ntohs(m->id.idiag_sport);
+	d->dport = ntohs(m->id.idiag_dport);
+	memcpy(d->saddr, m->id.idiag_src, alen);
+	memcpy(d->daddr, m->id.idiag_dst, alen);
+	d->timer = m->idiag_timer;
+	d->retrans = m->idiag_retrans;
 }
 
-int sockdiag_lookup(__u32 netns, __u16 family, const __u8 *saddr, __u16 sport,
-		    const __u8 *daddr, __u16 dport, struct diag_sock *out)
+/* A query answered from the recording, or asked and maybe recorded. */
+static bool replayed(const struct diag_query *q, struct diag_answer *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (!replay_fn)
+		return false;
+	replay_fn(replay_ctx, q, a);
+	return true;
+}
+
+static int recorded(const struct diag_query *q, struct diag_answer *a, int ret)
+{
+	a->ret = ret;
+	if (record_fn)
+		record_fn(record_ctx, q, a);
+	return ret;
+}
+
+static int lookup_live(const struct diag_query *q, struct diag_sock *out)
 {
 	struct diag_request r;
-	size_t alen = family == AF_INET6 ? 16 : 4;
+	size_t alen = q->family == AF_INET6 ? 16 : 4;
 	int fd, n;
 
 	memset(&r, 0, sizeof(r));
-	memset(out, 0, sizeof(*out));
 	r.nlh.nlmsg_flags = NLM_F_REQUEST;
-	r.req.sdiag_family = (__u8)family;
+	r.req.sdiag_family = (__u8)q->family;
 	r.req.idiag_states = ~0U;
-	r.req.id.idiag_sport = htons(sport);
-	r.req.id.idiag_dport = htons(dport);
-	memcpy(r.req.id.idiag_src, saddr, alen);
-	memcpy(r.req.id.idiag_dst, daddr, alen);
+	r.req.id.idiag_sport = htons(q->sport);
+	r.req.id.idiag_dport = htons(q->dport);
+	memcpy(r.req.id.idiag_src, q->saddr, alen);
+	memcpy(r.req.id.idiag_dst, q->daddr, alen);
 	r.req.id.idiag_if = 0;
 	r.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
 	r.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-	fd = diag_socket(netns);
+	fd = diag_socket(q->netns);
 	if (fd < 0)
 		return -errno;
 	n = diag_send(fd, &r);
@@ -282,6 +350,27 @@ int sockdiag_lookup(__u32 netns, __u16 family, const __u8 *saddr, __u16 sport,
 	if (n < 0)
 		return n;
 	return n ? 0 : -ENOENT;
+}
+
+int sockdiag_lookup(__u32 netns, __u16 family, const __u8 *saddr, __u16 sport,
+		    const __u8 *daddr, __u16 dport, struct diag_sock *out)
+{
+	struct diag_query q = {
+		.kind = DIAG_LOOKUP, .netns = netns, .family = family,
+		.sport = sport, .dport = dport, .state_mask = 0,
+	};
+	size_t alen = family == AF_INET6 ? 16 : 4;
+	struct diag_answer a;
+
+	memcpy(q.saddr, saddr, alen);
+	memcpy(q.daddr, daddr, alen);
+	if (replayed(&q, &a)) {
+		*out = a.sock;
+		return a.ret > 0 ? -EINVAL : a.ret;
+	}
+	a.ret = lookup_live(&q, &a.sock);
+	*out = a.sock;
+	return recorded(&q, &a, a.ret);
 }
 
 struct port_count {
@@ -297,11 +386,12 @@ static void count_port(const struct inet_diag_msg *m, void *ctx)
 		c->n++;
 }
 
-int sockdiag_count(__u32 netns, __u32 state_mask, __u16 sport)
+/* A dump of both families' sockets in states state_mask, each to fn. */
+static int dump_live(__u32 netns, __u32 state_mask,
+		     void (*fn)(const struct inet_diag_msg *m, void *ctx), void *ctx)
 {
 	static const __u8 families[] = { AF_INET, AF_INET6 };
-	struct port_count c = { .sport = sport };
-	int fd, err = 0;
+	int fd, err = 0, total = 0;
 
 	fd = diag_socket(netns);
 	if (fd < 0)
@@ -315,11 +405,53 @@ int sockdiag_count(__u32 netns, __u32 state_mask, __u16 sport)
 		r.req.idiag_states = state_mask;
 		err = diag_send(fd, &r);
 		if (!err) {
-			int n = diag_recv(fd, true, count_port, &c);
+			int n = diag_recv(fd, true, fn, ctx);
 
 			err = n < 0 ? n : 0;
+			total += n > 0 ? n : 0;
 		}
 	}
 	close(fd);
-	return err ? err : c.n;
+	return err ? err : total;
+}
+
+int sockdiag_count(__u32 netns, __u32 state_mask, __u16 sport)
+{
+	struct diag_query q = {
+		.kind = DIAG_COUNT, .netns = netns, .family = 0, .sport = sport,
+		.dport = 0, .state_mask = state_mask,
+	};
+	struct port_count c = { .sport = sport };
+	struct diag_answer a;
+	int err;
+
+	if (replayed(&q, &a))
+		return a.ret;
+	err = dump_live(netns, state_mask, count_port, &c);
+	return recorded(&q, &a, err < 0 ? err : c.n);
+}
+
+struct dump_ctx {
+	int (*fn)(const struct diag_sock *d, void *ctx);
+	void *ctx;
+	bool stopped;
+};
+
+static void dump_one(const struct inet_diag_msg *m, void *ctx)
+{
+	struct dump_ctx *dc = ctx;
+	struct diag_sock d;
+
+	if (dc->stopped)
+		return;		/* the rest of the dump is read and dropped */
+	fill_one(m, &d);
+	dc->stopped = dc->fn(&d, dc->ctx) != 0;
+}
+
+int sockdiag_dump(__u32 netns, __u32 state_mask,
+		  int (*fn)(const struct diag_sock *d, void *ctx), void *ctx)
+{
+	struct dump_ctx dc = { .fn = fn, .ctx = ctx, .stopped = false };
+
+	return dump_live(netns, state_mask, dump_one, &dc);
 }

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "report.h"
+#include "snapshot.h"
 #include "tracer.h"
 
 #define POLL_MS		50	/* the BPF side wakes us only for a backlog */
@@ -59,6 +61,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	}
 	t->stats.events++;
 	t->stats.by_type[e->type]++;
+	record_event(t->rec, e);
 	t->sink.event(t->sink.ctx, e);
 	analyzer_event(t->an, e);
 	/* A closed pipe (| head) ends the run; it is not an error. */
@@ -119,6 +122,9 @@ static int seed_listener(__u16 port, __u64 ino, void *ctx)
  * Sockets the targets already hold are owned through their inodes; their
  * listeners' future children through (netns, port).
  */
+static bool target_alive(const struct tracer *t, int i);
+static void take_snapshot(struct tracer *t);
+
 static void seed_existing_sockets(struct tracer *t)
 {
 	static struct seed s;
@@ -126,6 +132,9 @@ static void seed_existing_sockets(struct tracer *t)
 	for (int i = 0; i < t->opts->npids; i++) {
 		int err;
 
+		/* Its pid may be another process's by now. */
+		if (!target_alive(t, i))
+			continue;
 		memset(&s, 0, sizeof(s));
 		s.t = t;
 		s.pid = t->opts->pids[i];
@@ -142,6 +151,11 @@ static void seed_existing_sockets(struct tracer *t)
 	}
 }
 
+/*
+ * A pidfd holds on to the process, not to its number: opened before
+ * anything else, it tells whether the pid still names the process the user
+ * named, or has been given to another since.
+ */
 static void open_pidfds(struct tracer *t)
 {
 	t->live_targets = 0;
@@ -152,19 +166,33 @@ static void open_pidfds(struct tracer *t)
 	}
 }
 
-/* Close the pidfd of every target that has exited; true when none is left. */
+static bool target_alive(const struct tracer *t, int i)
+{
+	struct pollfd p = { .fd = t->pidfds[i], .events = POLLIN };
+
+	return p.fd >= 0 && poll(&p, 1, 0) == 0;
+}
+
+/*
+ * Close the pidfd of every target that has exited, and stop tracing its
+ * pid (the BPF side does at its exit, but it may have exited before that
+ * was attached). True when no traced process is left: the named ones, and
+ * the children they forked after attach, which the kernel side removes
+ * from its targets as they exit.
+ */
 static bool targets_gone(struct tracer *t)
 {
 	for (int i = 0; i < t->opts->npids; i++) {
-		struct pollfd p = { .fd = t->pidfds[i], .events = POLLIN };
-
-		if (p.fd < 0 || poll(&p, 1, 0) != 1)
+		if (t->pidfds[i] < 0 || target_alive(t, i))
 			continue;
 		close(t->pidfds[i]);
 		t->pidfds[i] = -1;
 		t->live_targets--;
+		loader_forget_target(&t->loader, t->opts->pids[i]);
 	}
-	return t->opts->npids && t->live_targets == 0;
+	if (!t->opts->npids || t->live_targets > 0)
+		return false;
+	return !t->loader.exits_seen || loader_no_targets(&t->loader);
 }
 
 static void check_lost(struct tracer *t)
@@ -172,7 +200,10 @@ static void check_lost(struct tracer *t)
 	__u64 lost = loader_counter(&t->loader, TW_CNT_LOST);
 
 	if (lost > t->stats.lost) {
-		output_lost(t->out, now_ns(), lost - t->stats.lost, lost);
+		__u64 now = now_ns();
+
+		record_lost(t->rec, now, lost - t->stats.lost, lost);
+		output_lost(t->out, now, lost - t->stats.lost, lost);
 		t->stats.lost = lost;
 	}
 }
@@ -203,6 +234,7 @@ static void print_start(const struct tracer *t)
 
 int tracer_start(struct tracer *t, const struct tw_options *o, struct tw_output *out)
 {
+	__u64 begin;
 	int err;
 
 	t->opts = o;
@@ -212,31 +244,114 @@ int tracer_start(struct tracer *t, const struct tw_options *o, struct tw_output 
 		t->sink = (struct analyzer_ops){ .event = print_event,
 			.explain = print_explain, .conn_done = print_connection,
 			.ctx = out };
+	begin = now_ns();
+	record_start(t->rec, begin);
+	if (t->report) {
+		report_attach(t->report, &t->sink);
+		report_begin_session(t->report, begin);
+	}
 	t->an = analyzer_new(o, &t->sink);
 	if (!t->an) {
 		fprintf(stderr, "tcpwatch: out of memory\n");
 		return -ENOMEM;
 	}
+	open_pidfds(t);
 	err = loader_start(&t->loader, o, handle_event, t);
 	if (!err && o->npids > 0)
 		err = syscalls_start(&t->calls, &t->loader, o);
 	if (err)
 		return err;
 	t->started = true;
+	/* Gone before the exit hook was attached, or before a pidfd held them. */
+	for (int i = 0; i < o->npids; i++)
+		if (t->pidfds[i] < 0)
+			loader_forget_target(&t->loader, o->pids[i]);
+	targets_gone(t);
 	seed_existing_sockets(t);
-	open_pidfds(t);
+	take_snapshot(t);
+	if (t->rec)
+		sockdiag_record(record_diag, t->rec);
 	print_start(t);
 	return 0;
+}
+
+static void snapshot_keep(const struct snapshot_sock *s, void *ctx)
+{
+	struct tracer *t = ctx;
+	struct snapshot_buf *b = &t->snap;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		struct snapshot_sock *grown = realloc(b->s, cap * sizeof(*grown));
+
+		if (!grown)
+			return;
+		b->s = grown;
+		b->cap = cap;
+	}
+	b->s[b->n++] = *s;
+}
+
+/* Whether the pid of a snapshot record still names a target it was read from. */
+static bool snapshot_valid(const struct tracer *t, const struct snapshot_sock *s)
+{
+	for (int i = 0; i < t->opts->npids; i++)
+		if ((__u32)t->opts->pids[i] == s->pid)
+			return target_alive(t, i);
+	return !s->pid;	/* a timewait socket */
+}
+
+/*
+ * What the targets hold once tracing is attached (so nothing falls between
+ * the snapshot and the stream), before the start line: what happens after
+ * that line is in the stream only.
+ */
+static void take_snapshot(struct tracer *t)
+{
+	int err;
+
+	if (!t->opts->npids || t->opts->scenario)
+		return;
+	for (int i = 0; i < t->opts->npids; i++)
+		if (target_alive(t, i))
+			sockdiag_remember_netns(proc_netns(t->opts->pids[i]),
+						t->opts->pids[i]);
+	err = snapshot_take(t->opts->pids, t->opts->npids, now_ns(),
+			    snapshot_keep, t);
+	if (err < 0 && t->opts->verbose)
+		fprintf(stderr, "tcpwatch: cannot list the sockets held at attach: %s\n",
+			strerror(-err));
+}
+
+/*
+ * The snapshot, before the first event is read: printed, recorded, and
+ * handed to the analyzer, whose detectors see it at once. A target that
+ * exited meanwhile may have had its pid reused: its part is dropped.
+ */
+static void emit_snapshot(struct tracer *t)
+{
+	struct snapshot_buf *b = &t->snap;
+
+	for (size_t i = 0; i < b->n; i++) {
+		if (!snapshot_valid(t, &b->s[i]))
+			continue;
+		record_snapshot(t->rec, t->out, &b->s[i]);
+		output_snapshot(t->out, &b->s[i]);
+		analyzer_snapshot(t->an, &b->s[i]);
+	}
+	free(b->s);
+	memset(b, 0, sizeof(*b));
 }
 
 int tracer_run(struct tracer *t)
 {
 	__u64 start = now_ns(), next_lost = start + LOST_CHECK_NS;
-	__u64 deadline = ~0ULL, gone_at = 0;
+	__u64 deadline = ~0ULL, gone_at = 0, now;
 	int err;
 
 	if (t->opts->duration > 0)
 		deadline = start + (__u64)(t->opts->duration * 1e9);
+	emit_snapshot(t);
 	while (!stop_signal) {
 		/*
 		 * poll() returns early only for a forced wake-up; it consumes
@@ -251,7 +366,11 @@ int tracer_run(struct tracer *t)
 			check_lost(t);
 			next_lost = now_ns() + LOST_CHECK_NS;
 		}
-		analyzer_tick(t->an, now_ns());
+		now = now_ns();
+		if (analyzer_tick_due(t->an, now)) {
+			record_tick(t->rec, now);
+			analyzer_tick(t->an, now);
+		}
 		if (!gone_at && !t->opts->keep_going && targets_gone(t))
 			gone_at = now_ns();
 		if (now_ns() >= deadline ||
@@ -259,21 +378,34 @@ int tracer_run(struct tracer *t)
 			break;
 	}
 	ring_buffer__consume(t->loader.rb);
-	analyzer_end(t->an, now_ns());
+	now = now_ns();
+	record_end(t->rec, now);
+	analyzer_end(t->an, now);
 	return 0;
 }
 
 void tracer_stop(struct tracer *t)
 {
+	/* One instant for the recording and the report: a replay gives the same. */
+	__u64 stop_ns = now_ns();
+
 	if (t->started) {
 		check_lost(t);
 		t->stats.filtered = loader_counter(&t->loader, TW_CNT_FILTERED);
+		record_stop(t->rec, &t->stats, stop_ns);
 	}
+	if (t->an)
+		t->stats.evicted = analyzer_evicted(t->an);
+	sockdiag_record(NULL, NULL);
+	free(t->snap.s);
+	memset(&t->snap, 0, sizeof(t->snap));
 	for (int i = 0; i < t->opts->npids; i++)
 		if (t->pidfds[i] >= 0)
 			close(t->pidfds[i]);
 	syscalls_stop(&t->calls);
 	loader_stop(&t->loader);
+	if (t->report)
+		report_end_session(t->report, stop_ns);
 	analyzer_free(t->an);
 	t->an = NULL;
 }

@@ -8,7 +8,16 @@
 #include "loader.h"
 #include "options.h"
 #include "output.h"
+#include "record.h"
 #include "syscalls.h"
+
+struct report;
+
+/* Sockets the targets held at attach, until tracer_run() shows them. */
+struct snapshot_buf {
+	struct snapshot_sock *s;
+	size_t n, cap;
+};
 
 /* One tracing session: BPF attached, events read until told to stop. */
 struct tracer {
@@ -26,6 +35,9 @@ struct tracer {
 	 * they come (the default) or collected (scenario mode).
 	 */
 	struct analyzer_ops sink;
+	struct tw_recorder *rec;	/* --record: set by the caller, or NULL */
+	struct snapshot_buf snap;
+	struct report *report;	/* --report: also gets the sink's, or NULL */
 };
 
 /* SIGINT/SIGTERM end tracer_run(); SIGPIPE is turned into EPIPE. */
@@ -35,8 +47,11 @@ bool tracer_interrupted(void);
 /* Attach and print the start line. Prints why and returns -errno on failure. */
 int tracer_start(struct tracer *t, const struct tw_options *o, struct tw_output *out);
 /*
- * Read events until a signal, --duration, or (with --pid, unless
- * --keep-going) every target has exited. Returns 0 or -errno.
+ * With --pid, first list what the targets already hold (the snapshot);
+ * then read events until a signal, --duration, or (with --pid, unless
+ * --keep-going) every traced process has exited: the named ones and,
+ * unless --no-follow, the children they forked after attach. Returns 0 or
+ * -errno.
  */
 int tracer_run(struct tracer *t);
 /* Final loss check and counters into t->stats; detaches. */

@@ -1,0 +1,281 @@
+"""--record FILE writes the raw trace; `tcpwatch report FILE` rebuilds the
+same stream from it, anywhere, without root or BPF, and survives recordings
+that are cut short or corrupted."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import KERNEL_TYPES, TCPWATCH, Trace, pid_args, run_tcpwatch
+
+NOBODY = 65534
+SCENARIOS = ["normal-close", "write-after-peer-close", "time-wait-bind"]
+
+
+def record_scenario(tmp_path, name, *args):
+    rec = tmp_path / ("%s.jsonl" % name)
+    p = subprocess.run([TCPWATCH, "--scenario", name, "--stuck", "0.5",
+                        "--record", str(rec)] + list(args),
+                       capture_output=True, timeout=300)
+    assert p.returncode == 0, p.stderr.decode()
+    return rec, p.stdout
+
+
+def replay(rec, *args, user=None):
+    """tcpwatch report rec: (exit status, stdout bytes, stderr text); as
+    another user, from a copy that user may read."""
+    cmd = [TCPWATCH, "report", str(rec)] + list(args)
+    if user:
+        where = tempfile.mkdtemp()
+        os.chmod(where, 0o755)
+        cmd[2] = shutil.copy(rec, where)
+        cmd = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user,
+               "--clear-groups", "--inh-caps=-all"] + cmd
+    try:
+        p = subprocess.run(cmd, capture_output=True, timeout=120)
+    finally:
+        if user:
+            shutil.rmtree(where)
+    err = p.stderr.decode(errors="replace")
+    if user:
+        err = err.replace(cmd[-len(args) - 1], str(rec))
+    return p.returncode, p.stdout, err
+
+
+def explanations(stdout):
+    return [(e["code"], e["text"]) for e in map(json.loads, stdout.splitlines())
+            if e["type"] == "explain"]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """Each scenario, recorded once while its live stream is kept."""
+    tmp = tmp_path_factory.mktemp("recordings")
+    return {name: record_scenario(tmp, name, "--json") for name in SCENARIOS}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_replay_gives_the_live_stream(recorded, name):
+    rec, live = recorded[name]
+    # Not root, no BPF: nothing but the file.
+    rc, out, err = replay(rec, "--json", user=NOBODY)
+    assert rc == 0, err
+    assert explanations(out) == explanations(live) != []
+    assert out == live
+    assert err.startswith("Replaying %s: TCP connections of scenario %s" % (rec, name))
+    assert "scenario %s: the application saw what the scenario expects" % name in err
+
+
+def test_replay_in_text_and_its_report(tmp_path):
+    live_report, replay_report = tmp_path / "live.md", tmp_path / "replay.md"
+    rec, live = record_scenario(tmp_path, "close-unread-rst",
+                                "--report", str(live_report))
+    rc, out, err = replay(rec, "--report", str(replay_report))
+    assert rc == 0, err
+    assert out == live and b"=> rst_close_with_unread_data:" in out
+    # --report is fed the replayed stream as it was fed the live one.
+    assert replay_report.read_text() == live_report.read_text()
+
+
+def test_recording_schema(recorded):
+    rec, _ = recorded["write-after-peer-close"]
+    lines = [json.loads(l) for l in rec.read_text().splitlines()]
+    assert lines[0]["type"] == "recording" and lines[0]["version"] == 1
+    assert lines[0]["scenario"] == "write-after-peer-close"
+    types = {l["type"] for l in lines}
+    assert {"scenario_start", "event", "tick", "diag", "end", "stop", "action",
+            "scenario"} <= types
+    rst = [l for l in lines if l["type"] == "event" and l["event"] == "rst_sent"]
+    # The reason's name comes with it: a replay has no kernel BTF to ask.
+    assert rst and rst[0]["reason_name"] == "TCP_TIMEWAIT_SOCKET"
+    assert isinstance(rst[0]["reason"], int) and isinstance(rst[0]["flags"], int)
+    assert isinstance(rst[0]["owner_how"], int) and rst[0]["sk"].startswith("0x")
+
+
+def test_replay_of_a_pid_run(peers, trace, tmp_path):
+    rec = tmp_path / "run.jsonl"
+    server = peers("server", "leak")
+    client = peers("client", "normal")
+    t = trace(*pid_args(server, client), "--stuck", "1", "--record", str(rec))
+    server.go()
+    client.go(server.port())
+    client.result()
+    server._line()
+    time.sleep(1.5)
+    server.go()
+    server.result()
+    t.stop()
+    assert t.rc == 0, t.stderr
+    live = b"".join(t._out)
+    assert {"close_wait_leak", "time_wait"} <= set(t.codes())
+    rc, out, err = replay(rec, "--json")
+    assert rc == 0, err
+    assert out == live
+    assert t.stderr.splitlines()[-1] == err.splitlines()[-1]     # the summary
+
+
+def cut(rec, dst, line_no):
+    """rec up to the middle of line line_no (1-based): the rest is lost."""
+    lines = rec.read_bytes().split(b"\n")
+    dst.write_bytes(b"\n".join(lines[:line_no - 1] + [lines[line_no - 1][:30]]))
+    return lines
+
+
+def test_truncated_recording(recorded, tmp_path):
+    rec, live = recorded["time-wait-bind"]
+    lines = rec.read_bytes().split(b"\n")
+    events = [i for i, l in enumerate(lines) if b'"type":"event"' in l]
+    line_no = events[len(events) // 2] + 1
+    short = tmp_path / "short.jsonl"
+    cut(rec, short, line_no)
+    rc, out, err = replay(short, "--json")
+    assert rc == 3, err
+    assert "tcpwatch: %s:%d: not a record (" % (short, line_no) in err
+    assert "cut short" in err
+    # Everything before the cut is used.
+    replayed = [e for e in map(json.loads, out.splitlines())
+                if e["type"] in KERNEL_TYPES and not e.get("reconstructed")]
+    assert len(replayed) == sum(1 for l in lines[:line_no - 1]
+                                if b'"type":"event"' in l)
+
+
+def hostile_lines(good_event):
+    ev = json.loads(good_event)
+    wrong_type = dict(ev, ts_ns="soon")
+    missing = {k: v for k, v in ev.items() if k != "sport"}
+    out_of_range = dict(ev, sport=70000)
+    return [
+        (b"x" * 200000, "line longer than 65536 bytes"),
+        (b'{"type":"event","comm":"\xff\xfe"}', "invalid UTF-8"),
+        (b"\xc3\x28\xa0\xa1 binary", "not a record"),
+        (json.dumps(wrong_type).encode(), 'field "ts_ns"'),
+        (json.dumps(missing).encode(), 'missing field "sport"'),
+        (json.dumps(out_of_range).encode(), 'field "sport"'),
+        (b'{"type":"tick",\x00"ts_ns":1}', "NUL byte"),
+        (b'{"type":"event","sk":{"a":1}}', "not a record"),
+        (b'{"type":"tick","ts_ns":99999999999999999999999}', "not a record"),
+        (b'{"type":"tick","ts_ns":-1}', 'field "ts_ns"'),
+        (b'{"type":"nonsense"}', "unknown record type"),
+        (b"[1,2,3]", "not a record"),
+        (b"", "empty line"),
+        (b'{"type":"' + b"k" * 300 + b'"}', "not a record"),
+        (b'{"type":"event","event":"bogus"}', 'field "event"'),
+        (json.dumps(dict(ev, comm_hex="zz")).encode(), 'field "comm_hex"'),
+        (json.dumps(dict(ev, reason_name="x; rm -rf")).encode(), "reason_name"),
+    ]
+
+
+def test_hostile_recording(recorded, tmp_path):
+    rec, live = recorded["write-after-peer-close"]
+    lines = rec.read_bytes().split(b"\n")
+    if not lines[-1]:
+        lines.pop()
+    good = next(l for l in lines if b'"type":"event"' in l)
+    bad = hostile_lines(good)
+    # Each before an event record, where nothing depends on what follows.
+    spots = [i for i, l in enumerate(lines) if b'"type":"event"' in l]
+    assert len(spots) >= len(bad)
+    for (line, _), spot in sorted(zip(bad, spots[:len(bad)]), key=lambda x: -x[1]):
+        lines.insert(spot, line)
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_bytes(b"\n".join(lines) + b"\n")
+    rc, out, err = replay(hostile, "--json")
+    assert rc == 3, err
+    reported = [l for l in err.splitlines() if l.startswith("tcpwatch: %s:" % hostile)]
+    assert len(reported) == len(bad), err
+    for (line, what), spot, message in zip(bad, spots, reported):
+        assert message.startswith("tcpwatch: %s:" % hostile)
+        assert what in message, (what, message)
+    numbers = [int(m.split(":")[2]) for m in reported]
+    assert numbers == [lines.index(line) + 1 for line, _ in bad]
+    # The rest is used as if the bad lines were not there.
+    assert explanations(out) == explanations(live)
+    assert out == live
+
+
+def test_kill_9_loses_at_most_the_last_line(peers, tmp_path):
+    rec = tmp_path / "killed.jsonl"
+    churn = peers("churn", 50)
+    t = Trace(pid_args(churn) + ["--record", str(rec)])
+    churn.go()
+    churn.port()
+    time.sleep(0.3)
+    t.proc.send_signal(signal.SIGKILL)
+    t.proc.wait()
+    churn.result()
+    lines = rec.read_bytes().split(b"\n")
+    assert lines[-1] == b"", "every line written whole"
+    assert all(json.loads(l) for l in lines[:-1])
+    assert sum(b'"type":"event"' in l for l in lines) > 0
+    rc, out, err = replay(rec, "--json")
+    assert rc == 0, err
+    assert "the recording ends before tracing stopped" in err
+    assert json.loads(out.splitlines()[-1])["type"] == "summary"
+
+
+def synthetic(path, conns):
+    """A recording of conns connections opened, none closed."""
+    with open(path, "w") as f:
+        f.write(json.dumps({"type": "recording", "version": 1, "host": "h",
+                            "kernel": "k", "mono_to_real_ns": 0, "scenario": None,
+                            "pids": "", "ports": "", "family": None,
+                            "follow": True, "stuck": 30}) + "\n")
+        for i in range(conns):
+            f.write(json.dumps({
+                "type": "event", "event": "state", "ts_ns": 1000 + i,
+                "sk": "0x%x" % (0xffff888100000000 + 64 * i), "pid": 7,
+                "comm": "app", "owner_how": 1, "cpu_pid": 7, "netns": 1,
+                "family": 2, "saddr": "10.0.0.1", "sport": 1024 + i % 60000,
+                "daddr": "10.0.0.2", "dport": 443, "oldstate": 7,
+                "newstate": 2, "flags": 0, "value": 0, "reason": 0, "fd": 0,
+                "arg": 0, "arg2": 0}) + "\n")
+        f.write('{"type":"end","ts_ns":%d}\n' % (1000 + conns))
+        f.write('{"type":"stop","ts_ns":%d,"lost":0,"filtered":0,"malformed":0}\n'
+                % (1000 + conns))
+
+
+def test_full_tables_count_evictions(tmp_path):
+    rec = tmp_path / "busy.jsonl"
+    synthetic(rec, 70000)
+    rc, _, err = replay(rec, "-o", "/dev/null")
+    assert rc == 0, err
+    # 65,536 fit; each time the table is full, its idlest 1/64 goes.
+    assert "70000 events" in err
+    assert "; 5120 connections evicted from full tables" in err
+    rc, _, err = replay(rec, "--json", "-o", str(tmp_path / "out.jsonl"))
+    assert rc == 0, err
+    out = [json.loads(l) for l in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert out[-1]["type"] == "summary" and out[-1]["evicted"] == 5120
+    # The ones still open at the end are the newest.
+    kept = sorted(e["conn"] for e in out if e["type"] == "connection")
+    assert kept == list(range(5121, 70001))
+
+
+@pytest.mark.parametrize("args, status, message", [
+    (["report"], 2, "tcpwatch: report needs the recording to read"),
+    (["report", "a", "b"], 2, "tcpwatch: unexpected argument 'b'"),
+    (["report", "x.jsonl", "--pid", "1"], 2,
+     "tcpwatch: --pid does not apply to tcpwatch report"),
+    (["report", "x.jsonl", "--duration", "1"], 2,
+     "tcpwatch: --duration does not apply to tcpwatch report"),
+    (["report", "/nonexistent/rec.jsonl"], 1,
+     "tcpwatch: cannot read /nonexistent/rec.jsonl: No such file or directory"),
+])
+def test_report_command_line(args, status, message):
+    rc, out, err = run_tcpwatch(*args)
+    assert rc == status
+    assert err.splitlines()[0].startswith(message), err
+    assert out == ""
+
+
+def test_unwritable_recording():
+    rc, _, err = run_tcpwatch("--record", "/nonexistent/dir/rec.jsonl",
+                              "--duration", "1")
+    assert rc == 1
+    assert err.strip() == ("tcpwatch: cannot write /nonexistent/dir/rec.jsonl: "
+                           "No such file or directory")

@@ -1,0 +1,955 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcpwatch report FILE: a recording (user/record.c) fed through the same
+ * analyzer and output as a live run. The recording holds what the analyzer
+ * depends on besides the events: the snapshot, the clock of its ticks, and
+ * the answers sock_diag gave it, which are written right after the record
+ * that made it ask. So each record that drives the analyzer (event,
+ * snapshot, tick, end) is read together with the diag records that follow
+ * it, and the analyzer's questions are answered from those, matched by
+ * question, in order.
+ *
+ * The file is untrusted: every line is bounded, parsed strictly, and
+ * checked field by field; a bad one is reported and skipped.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "explain.h"
+#include "jsonl.h"
+#include "names.h"
+#include "output.h"
+#include "record.h"
+#include "replay.h"
+#include "report.h"
+#include "scenario.h"
+#include "snapshot.h"
+#include "sockdiag.h"
+
+#define LINE_MAX_BYTES	65536
+#define MAX_ANSWERS	256	/* sock_diag answers after one record */
+
+struct line {
+	struct jobject o;
+	unsigned long no;
+	char text[LINE_MAX_BYTES + 1];	/* the line as read (actions keep it) */
+	size_t len;
+};
+
+struct answer {
+	struct diag_query q;
+	struct diag_answer a;
+	bool used;
+};
+
+struct replay {
+	const char *path;
+	FILE *f;
+	unsigned long lineno;	/* lines read so far */
+	unsigned long bad;
+	bool eof;
+	struct line *cur, *ahead;	/* ahead: read but not yet used */
+	bool have_ahead;
+	/* The recorded run. */
+	bool have_header;
+	bool headless_said;
+	struct tw_options opts;
+	char scenario_all[JSONL_STR_MAX];
+	struct tw_output *out;
+	struct report *report;	/* --report, fed as tracer.c feeds it */
+	/* The session (a run, or one scenario of --scenario). */
+	struct analyzer *an;
+	struct analyzer_ops sink;
+	struct tw_stats stats;
+	bool ended;		/* its end record was read */
+	bool stopped;		/* its stop record was read */
+	__u64 last_ts;
+	/* sock_diag's answers for the record in hand. */
+	struct answer answers[MAX_ANSWERS];
+	unsigned int nanswers;
+	bool unanswered_said;
+	/* Scenario recordings. */
+	struct scenario_timeline *tl;
+	char scenario[JSONL_STR_MAX];
+	int nscenarios, failed;
+};
+
+__attribute__((format(printf, 3, 4)))
+static bool bad_line(struct replay *r, unsigned long no, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tcpwatch: %s:%lu: ", r->path, no);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	r->bad++;
+	return false;
+}
+
+/*
+ * The next line into l, at most LINE_MAX_BYTES. Returns 1, 0 at the end,
+ * -1 for a line that was too long (reported; its rest is skipped).
+ */
+static int read_line(struct replay *r, struct line *l)
+{
+	size_t n = 0;
+	bool over = false;
+	int c;
+
+	while ((c = getc_unlocked(r->f)) != EOF && c != '\n') {
+		if (n < LINE_MAX_BYTES)
+			l->text[n++] = (char)c;
+		else
+			over = true;
+	}
+	if (c == EOF && n == 0 && !over) {
+		r->eof = true;
+		return 0;
+	}
+	l->no = ++r->lineno;
+	l->text[n] = '\0';
+	l->len = n;
+	if (c == EOF)
+		r->eof = true;
+	if (over) {
+		bad_line(r, l->no, "line longer than %d bytes: skipped", LINE_MAX_BYTES);
+		return -1;
+	}
+	return 1;
+}
+
+/* The next well-formed record into l (bad lines reported on the way); false at the end. */
+static bool next_record(struct replay *r, struct line *l)
+{
+	const char *err;
+	int got;
+
+	while ((got = read_line(r, l)) != 0) {
+		if (got < 0)
+			continue;
+		if (l->len && l->text[l->len - 1] == '\r')
+			l->text[--l->len] = '\0';
+		if (!l->len) {
+			bad_line(r, l->no, "empty line");
+			continue;
+		}
+		if (memchr(l->text, '\0', l->len)) {
+			bad_line(r, l->no, "NUL byte in the line");
+			continue;
+		}
+		if (jsonl_parse(l->text, l->len, &l->o, &err)) {
+			bad_line(r, l->no, "not a record (%s)%s", err,
+				 r->eof ? ": the recording is cut short here" : "");
+			continue;
+		}
+		if (!jsonl_str(&l->o, "type")) {
+			bad_line(r, l->no, "no \"type\" string");
+			continue;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* Make r->cur the next record; false at the end. */
+static bool advance(struct replay *r)
+{
+	struct line *tmp;
+
+	if (r->have_ahead) {
+		tmp = r->cur;
+		r->cur = r->ahead;
+		r->ahead = tmp;
+		r->have_ahead = false;
+		return true;
+	}
+	return next_record(r, r->cur);
+}
+
+static const struct line *peek(struct replay *r)
+{
+	if (!r->have_ahead)
+		r->have_ahead = next_record(r, r->ahead);
+	return r->have_ahead ? r->ahead : NULL;
+}
+
+static bool is_type(const struct line *l, const char *type)
+{
+	return !strcmp(jsonl_str(&l->o, "type"), type);
+}
+
+/* ---- fields ------------------------------------------------------------- */
+
+static bool missing(struct replay *r, const struct line *l, const char *key,
+		    const char *what)
+{
+	if (!jsonl_get(&l->o, key))
+		return bad_line(r, l->no, "missing field \"%s\"", key);
+	return bad_line(r, l->no, "field \"%s\": expected %s", key, what);
+}
+
+static bool get_u64(struct replay *r, const struct line *l, const char *key,
+		    __u64 max, __u64 *v)
+{
+	const struct jfield *f = jsonl_get(&l->o, key);
+
+	if (!f || f->type != J_NUM || !f->is_int || f->negative || f->u > max)
+		return missing(r, l, key, "a non-negative integer in range");
+	*v = f->u;
+	return true;
+}
+
+static bool get_u32(struct replay *r, const struct line *l, const char *key,
+		    __u32 max, __u32 *v)
+{
+	__u64 x;
+
+	if (!get_u64(r, l, key, max, &x))
+		return false;
+	*v = (__u32)x;
+	return true;
+}
+
+static bool get_s32(struct replay *r, const struct line *l, const char *key,
+		    __s32 *v)
+{
+	const struct jfield *f = jsonl_get(&l->o, key);
+
+	if (!f || f->type != J_NUM || !f->is_int || !f->fits ||
+	    f->i < INT_MIN || f->i > INT_MAX)
+		return missing(r, l, key, "a 32-bit integer");
+	*v = (__s32)f->i;
+	return true;
+}
+
+static bool get_str(struct replay *r, const struct line *l, const char *key,
+		    const char **v)
+{
+	*v = jsonl_str(&l->o, key);
+	return *v ? true : missing(r, l, key, "a string");
+}
+
+/* A number, or null for 0 (pid, inode). */
+static bool get_u64_or_null(struct replay *r, const struct line *l,
+			    const char *key, __u64 max, __u64 *v)
+{
+	const struct jfield *f = jsonl_get(&l->o, key);
+
+	if (f && f->type == J_NULL) {
+		*v = 0;
+		return true;
+	}
+	return get_u64(r, l, key, max, v);
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly len bytes as 2 * len hex digits. */
+static bool parse_hex(const char *s, __u8 *out, size_t len)
+{
+	if (strlen(s) != 2 * len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (__u8)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/* As record.c writes it: text for AF_INET/AF_INET6, else 32 hex digits. */
+static bool get_addr(struct replay *r, const struct line *l, const char *key,
+		     __u16 family, __u8 *addr)
+{
+	const char *s;
+
+	memset(addr, 0, 16);
+	if (!get_str(r, l, key, &s))
+		return false;
+	if (family == AF_INET || family == AF_INET6 ? inet_pton(family, s, addr) == 1 :
+	    parse_hex(s, addr, 16))
+		return true;
+	return bad_line(r, l->no, "field \"%s\": not an address", key);
+}
+
+static bool get_family_name(struct replay *r, const struct line *l, __u16 *family)
+{
+	const char *s;
+
+	if (!get_str(r, l, "family", &s))
+		return false;
+	if (!strcmp(s, "AF_INET") || !strcmp(s, "AF_INET6")) {
+		*family = !strcmp(s, "AF_INET") ? AF_INET : AF_INET6;
+		return true;
+	}
+	return bad_line(r, l->no, "field \"family\": expected AF_INET or AF_INET6");
+}
+
+/* comm_hex when present (exact bytes), else comm; null: no name. */
+static bool get_comm(struct replay *r, const struct line *l, char *comm)
+{
+	const char *hex = jsonl_str(&l->o, "comm_hex");
+	const struct jfield *f = jsonl_get(&l->o, "comm");
+	size_t n;
+
+	memset(comm, 0, TW_COMM_LEN);
+	if (hex) {
+		n = strlen(hex) / 2;
+		if (n >= TW_COMM_LEN || !parse_hex(hex, (__u8 *)comm, n))
+			return bad_line(r, l->no, "field \"comm_hex\": expected at most "
+					"%d bytes in hex", TW_COMM_LEN - 1);
+		return true;
+	}
+	if (f && f->type == J_NULL)
+		return true;
+	if (!f || f->type != J_STR)
+		return missing(r, l, "comm", "a string or null");
+	n = strlen(f->str);
+	if (n >= TW_COMM_LEN)
+		return bad_line(r, l->no, "field \"comm\": longer than a process name");
+	memcpy(comm, f->str, n);
+	return true;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static bool parse_event(struct replay *r, const struct line *l, struct tw_event *e)
+{
+	__u32 family, sport, dport, old, new, owner, flags;
+	const char *type, *reason;
+	__s32 fd, value, arg2;
+	int t;
+
+	memset(e, 0, sizeof(*e));
+	if (!get_str(r, l, "event", &type))
+		return false;
+	t = event_type_parse(type);
+	if (t < 0)
+		return bad_line(r, l->no, "field \"event\": unknown event type");
+	e->type = (__u8)t;
+	if (!get_u64(r, l, "ts_ns", ~0ULL, &e->ts_ns) ||
+	    !get_u32(r, l, "pid", ~0U, &e->pid) || !get_comm(r, l, e->comm) ||
+	    !get_u32(r, l, "owner_how", 255, &owner) ||
+	    !get_u32(r, l, "cpu_pid", ~0U, &e->cpu_pid) ||
+	    !get_u32(r, l, "netns", ~0U, &e->netns) ||
+	    !get_u32(r, l, "family", 65535, &family) ||
+	    !get_addr(r, l, "saddr", (__u16)family, e->saddr) ||
+	    !get_u32(r, l, "sport", 65535, &sport) ||
+	    !get_addr(r, l, "daddr", (__u16)family, e->daddr) ||
+	    !get_u32(r, l, "dport", 65535, &dport) ||
+	    !get_u32(r, l, "oldstate", 255, &old) ||
+	    !get_u32(r, l, "newstate", 255, &new) ||
+	    !get_u32(r, l, "flags", 255, &flags) ||
+	    !get_s32(r, l, "value", &value) ||
+	    !get_u32(r, l, "reason", ~0U, &e->reason) ||
+	    !get_s32(r, l, "fd", &fd) || !get_u32(r, l, "arg", ~0U, &e->arg) ||
+	    !get_s32(r, l, "arg2", &arg2))
+		return false;
+	{
+		const char *sk = jsonl_str(&l->o, "sk");
+		char *end;
+
+		if (!sk || strncmp(sk, "0x", 2) || !sk[2] ||
+		    strspn(sk + 2, "0123456789abcdefABCDEF") != strlen(sk + 2) ||
+		    strlen(sk + 2) > 16)
+			return missing(r, l, "sk", "a hexadecimal string (\"0x...\")");
+		e->skaddr = strtoull(sk + 2, &end, 16);
+	}
+	reason = jsonl_str(&l->o, "reason_name");
+	if (reason && rst_reason_set(e->reason, reason))
+		return bad_line(r, l->no, "field \"reason_name\": not a reset reason");
+	e->family = (__u16)family;
+	e->sport = (__u16)sport;
+	e->dport = (__u16)dport;
+	e->oldstate = (__u8)old;
+	e->newstate = (__u8)new;
+	e->owner_how = (__u8)owner;
+	e->flags = (__u8)flags;
+	e->value = value;
+	e->fd = fd;
+	e->arg2 = arg2;
+	return true;
+}
+
+static bool parse_snapshot(struct replay *r, const struct line *l,
+			   struct snapshot_sock *s)
+{
+	__u32 sport, dport, retrans;
+	const char *state, *timer;
+	__u64 pid;
+	int t;
+
+	memset(s, 0, sizeof(*s));
+	if (!get_u64(r, l, "ts_ns", ~0ULL, &s->ts_ns) ||
+	    !get_u64_or_null(r, l, "pid", ~0U, &pid) || !get_comm(r, l, s->comm) ||
+	    !get_family_name(r, l, &s->t.family) ||
+	    !get_addr(r, l, "saddr", s->t.family, s->t.saddr) ||
+	    !get_u32(r, l, "sport", 65535, &sport) ||
+	    !get_addr(r, l, "daddr", s->t.family, s->t.daddr) ||
+	    !get_u32(r, l, "dport", 65535, &dport) ||
+	    !get_str(r, l, "state", &state) ||
+	    !get_u32(r, l, "rqueue", ~0U, &s->rqueue) ||
+	    !get_u32(r, l, "wqueue", ~0U, &s->wqueue) ||
+	    !get_str(r, l, "timer", &timer) ||
+	    !get_u32(r, l, "expires_ms", ~0U, &s->expires_ms) ||
+	    !get_u32(r, l, "retrans", 255, &retrans) ||
+	    !get_u64_or_null(r, l, "inode", ~0ULL, &s->inode) ||
+	    !get_u32(r, l, "netns", ~0U, &s->netns))
+		return false;
+	s->state = tcp_state_parse(state);
+	if (s->state < 0)
+		return bad_line(r, l->no, "field \"state\": not a TCP state");
+	t = diag_timer_parse(timer);
+	if (t < 0)
+		return bad_line(r, l->no, "field \"timer\": unknown timer");
+	s->pid = (__u32)pid;
+	s->t.sport = (__u16)sport;
+	s->t.dport = (__u16)dport;
+	s->timer = (__u8)t;
+	s->retrans = (__u8)retrans;
+	return true;
+}
+
+static bool parse_diag(struct replay *r, const struct line *l, struct answer *a)
+{
+	const char *kind;
+	__u32 family = 0, sport = 0, dport = 0, state;
+	__s32 ret;
+
+	memset(a, 0, sizeof(*a));
+	if (!get_str(r, l, "query", &kind) ||
+	    !get_u32(r, l, "netns", ~0U, &a->q.netns) ||
+	    !get_s32(r, l, "ret", &ret) || !get_u32(r, l, "sport", 65535, &sport))
+		return false;
+	a->a.ret = ret;
+	a->q.sport = (__u16)sport;
+	if (!strcmp(kind, "count")) {
+		a->q.kind = DIAG_COUNT;
+		return get_u32(r, l, "state_mask", ~0U, &a->q.state_mask);
+	}
+	if (strcmp(kind, "lookup"))
+		return bad_line(r, l->no, "field \"query\": expected lookup or count");
+	a->q.kind = DIAG_LOOKUP;
+	if (!get_u32(r, l, "family", 65535, &family) ||
+	    !get_addr(r, l, "saddr", (__u16)family, a->q.saddr) ||
+	    !get_addr(r, l, "daddr", (__u16)family, a->q.daddr) ||
+	    !get_u32(r, l, "dport", 65535, &dport) ||
+	    !get_u32(r, l, "state", 255, &state) ||
+	    !get_u32(r, l, "expires_ms", ~0U, &a->a.sock.expires_ms) ||
+	    !get_u32(r, l, "rqueue", ~0U, &a->a.sock.rqueue) ||
+	    !get_u32(r, l, "wqueue", ~0U, &a->a.sock.wqueue) ||
+	    !get_u64(r, l, "inode", ~0ULL, &a->a.sock.inode))
+		return false;
+	a->q.family = (__u16)family;
+	a->q.dport = (__u16)dport;
+	a->a.sock.state = (int)state;
+	return true;
+}
+
+/* "1234,1240": at most max numbers in [1, limit], separated by commas. */
+static bool parse_list(struct replay *r, const struct line *l, const char *key,
+		       long limit, int max, long *v, int *n)
+{
+	const char *s;
+	char *end;
+
+	*n = 0;
+	if (!get_str(r, l, key, &s))
+		return false;
+	while (*s) {
+		long x = strtol(s, &end, 10);
+
+		if (end == s || x <= 0 || x > limit || *n == max ||
+		    (*end && *end != ','))
+			return bad_line(r, l->no, "field \"%s\": expected numbers "
+					"separated by commas", key);
+		v[(*n)++] = x;
+		s = *end ? end + 1 : end;
+	}
+	return true;
+}
+
+/* What was traced: pids, ports, family, as the options said. */
+static bool parse_target(struct replay *r, const struct line *l, struct tw_options *o)
+{
+	const char *family = jsonl_str(&l->o, "family");
+	long pids[TW_MAX_PIDS], ports[TW_MAX_PORTS];
+	int npids, nports;
+
+	if (!parse_list(r, l, "pids", INT_MAX, TW_MAX_PIDS, pids, &npids) ||
+	    !parse_list(r, l, "ports", 65535, TW_MAX_PORTS, ports, &nports))
+		return false;
+	if (family && strcmp(family, "AF_INET") && strcmp(family, "AF_INET6"))
+		return bad_line(r, l->no, "field \"family\": expected AF_INET, "
+				"AF_INET6 or null");
+	o->npids = npids;
+	for (int i = 0; i < npids; i++)
+		o->pids[i] = (pid_t)pids[i];
+	o->nports = nports;
+	for (int i = 0; i < nports; i++)
+		o->ports[i] = (__u16)ports[i];
+	o->family = !family ? 0 : !strcmp(family, "AF_INET") ? AF_INET : AF_INET6;
+	return true;
+}
+
+static bool parse_header(struct replay *r, const struct line *l)
+{
+	const struct jfield *stuck = jsonl_get(&l->o, "stuck");
+	const struct jfield *follow = jsonl_get(&l->o, "follow");
+	const char *scenario = jsonl_str(&l->o, "scenario");
+	__u64 version;
+	__s64 offset;
+	const struct jfield *off = jsonl_get(&l->o, "mono_to_real_ns");
+
+	if (!get_u64(r, l, "version", ~0ULL, &version))
+		return false;
+	if (version != RECORD_VERSION)
+		return bad_line(r, l->no, "recording format version %llu: this tcpwatch "
+				"reads version %d", (unsigned long long)version,
+				RECORD_VERSION);
+	if (!off || off->type != J_NUM || !off->is_int || !off->fits)
+		return missing(r, l, "mono_to_real_ns", "an integer");
+	offset = off->i;
+	if (!stuck || stuck->type != J_NUM || !(stuck->num > 0) || stuck->num > 1e7)
+		return missing(r, l, "stuck", "seconds > 0");
+	if (!follow || follow->type != J_BOOL)
+		return missing(r, l, "follow", "true or false");
+	if (!parse_target(r, l, &r->opts))
+		return false;
+	r->opts.stuck = stuck->num;
+	r->opts.follow = follow->b;
+	r->out->mono_to_real_ns = offset;
+	if (scenario) {
+		snprintf(r->scenario_all, sizeof(r->scenario_all), "%s", scenario);
+		r->opts.scenario = r->scenario_all;
+	}
+	r->have_header = true;
+	return true;
+}
+
+/* ---- sessions ----------------------------------------------------------- */
+
+static void print_event(void *ctx, const struct tw_event *e)
+{
+	output_event(ctx, e);
+}
+
+static void print_explain(void *ctx, const struct explanation *x)
+{
+	output_explain(ctx, x);
+}
+
+static void print_connection(void *ctx, const struct conn *c, __u64 end_ns)
+{
+	output_connection(ctx, c, end_ns);
+}
+
+static bool session_open(struct replay *r, unsigned long no)
+{
+	if (r->an)
+		return true;
+	if (!r->have_header && !r->tl && !r->headless_said) {
+		bad_line(r, no, "no recording header before this record: using the "
+			 "default settings");
+		r->headless_said = true;
+	}
+	r->sink = r->tl ? scenario_timeline_sink(r->tl) :
+		  (struct analyzer_ops){ .event = print_event,
+			.explain = print_explain, .conn_done = print_connection,
+			.ctx = r->out };
+	memset(&r->stats, 0, sizeof(r->stats));
+	r->ended = r->stopped = false;
+	if (r->report)
+		report_attach(r->report, &r->sink);
+	r->an = analyzer_new(&r->opts, &r->sink);
+	if (!r->an)
+		fprintf(stderr, "tcpwatch: out of memory\n");
+	return r->an != NULL;
+}
+
+/* Tracing ended there: the analyzer's last checks, unless recorded already. */
+static void session_end(struct replay *r, __u64 ts)
+{
+	if (!r->an || r->ended)
+		return;
+	analyzer_end(r->an, ts);
+	r->ended = true;
+}
+
+/* Tracing stopped at ts (the report settles what is still open). */
+static void session_stop(struct replay *r, __u64 ts)
+{
+	if (!r->an || r->stopped)
+		return;
+	session_end(r, ts);
+	r->stats.evicted = analyzer_evicted(r->an);
+	if (r->report)
+		report_end_session(r->report, ts);
+	r->stopped = true;
+}
+
+static void session_close(struct replay *r)
+{
+	if (!r->an)
+		return;
+	session_stop(r, r->last_ts);
+	analyzer_free(r->an);
+	r->an = NULL;
+}
+
+/* The question asked, answered as the live run was, by the first match. */
+static void answer(void *ctx, const struct diag_query *q, struct diag_answer *a)
+{
+	struct replay *r = ctx;
+	size_t alen = q->family == AF_INET6 ? 16 : 4;
+
+	for (unsigned int i = 0; i < r->nanswers; i++) {
+		struct answer *x = &r->answers[i];
+
+		if (x->used || x->q.kind != q->kind || x->q.netns != q->netns ||
+		    x->q.sport != q->sport)
+			continue;
+		if (q->kind == DIAG_COUNT ? x->q.state_mask != q->state_mask :
+		    x->q.family != q->family || x->q.dport != q->dport ||
+		    memcmp(x->q.saddr, q->saddr, alen) ||
+		    memcmp(x->q.daddr, q->daddr, alen))
+			continue;
+		x->used = true;
+		*a = x->a;
+		return;
+	}
+	a->ret = -ESRCH;	/* as if the namespace could not be reached */
+	if (!r->unanswered_said)
+		fprintf(stderr, "tcpwatch: %s:%lu: the analyzer asked sock_diag a "
+			"question the recording has no answer to; the explanations "
+			"may differ from the live run's\n", r->path, r->cur->no);
+	r->unanswered_said = true;
+}
+
+/* The diag records that follow the record in hand: its answers. */
+static void collect_answers(struct replay *r)
+{
+	const struct line *next;
+
+	r->nanswers = 0;
+	while ((next = peek(r)) && is_type(next, "diag")) {
+		struct answer a;
+
+		if (parse_diag(r, next, &a) && r->nanswers < MAX_ANSWERS)
+			r->answers[r->nanswers++] = a;
+		r->have_ahead = false;	/* used */
+	}
+}
+
+static void on_event(struct replay *r, const struct line *l)
+{
+	struct tw_event e;
+
+	if (!parse_event(r, l, &e) || !session_open(r, l->no))
+		return;
+	if (r->ended)
+		return (void)bad_line(r, l->no, "an event after the end of tracing");
+	r->last_ts = e.ts_ns;
+	r->stats.events++;
+	r->stats.by_type[e.type]++;
+	r->sink.event(r->sink.ctx, &e);
+	analyzer_event(r->an, &e);
+}
+
+static void on_snapshot(struct replay *r, const struct line *l)
+{
+	struct snapshot_sock s;
+
+	if (!parse_snapshot(r, l, &s) || !session_open(r, l->no))
+		return;
+	r->last_ts = s.ts_ns;
+	if (!r->tl)
+		output_snapshot(r->out, &s);
+	analyzer_snapshot(r->an, &s);
+}
+
+/* start: the session begins; tick: the detectors run; end: the last checks. */
+static void on_stamp(struct replay *r, const struct line *l, const char *type)
+{
+	__u64 ts;
+
+	if (!get_u64(r, l, "ts_ns", ~0ULL, &ts) || !session_open(r, l->no))
+		return;
+	r->last_ts = ts;
+	if (!strcmp(type, "start")) {
+		if (r->report)
+			report_begin_session(r->report, ts);
+	} else if (!strcmp(type, "end")) {
+		session_end(r, ts);
+	} else if (!r->ended) {
+		analyzer_tick(r->an, ts);
+	}
+}
+
+static void on_lost(struct replay *r, const struct line *l)
+{
+	__u64 ts, count, total;
+
+	if (!get_u64(r, l, "ts_ns", ~0ULL, &ts) ||
+	    !get_u64(r, l, "count", ~0ULL, &count) ||
+	    !get_u64(r, l, "total", ~0ULL, &total))
+		return;
+	output_lost(r->out, ts, count, total);
+	r->stats.lost = total;
+}
+
+static void on_stop(struct replay *r, const struct line *l)
+{
+	__u64 ts;
+
+	if (!get_u64(r, l, "ts_ns", ~0ULL, &ts) ||
+	    !get_u64(r, l, "lost", ~0ULL, &r->stats.lost) ||
+	    !get_u64(r, l, "filtered", ~0ULL, &r->stats.filtered) ||
+	    !get_u64(r, l, "malformed", ~0ULL, &r->stats.malformed))
+		return;
+	session_stop(r, ts);
+}
+
+/* A scenario of --scenario begins: its own analyzer, its own timeline. */
+static void on_scenario_start(struct replay *r, const struct line *l)
+{
+	const char *name;
+	__u64 pid;
+
+	if (!get_str(r, l, "name", &name) || !get_u64(r, l, "pid", INT_MAX, &pid))
+		return;
+	if (r->tl)
+		bad_line(r, l->no, "scenario %s begins before scenario %s ended",
+			 name, r->scenario);
+	session_close(r);
+	scenario_timeline_free(r->tl);
+	r->tl = scenario_timeline_new();
+	if (!r->tl)
+		return;
+	snprintf(r->scenario, sizeof(r->scenario), "%s", name);
+	r->opts.pids[0] = (pid_t)pid;
+	r->opts.npids = 1;
+	if (r->report)
+		report_scenario_begin(r->report, r->scenario);
+	session_open(r, l->no);
+}
+
+/*
+ * The scenario ends: its merged timeline, then its result, as live (st
+ * NULL: the recording ends before the result).
+ */
+static void scenario_done(struct replay *r, int status, const struct tw_stats *st)
+{
+	session_stop(r, r->last_ts);
+	scenario_timeline_print(r->tl, r->out);
+	if (st) {
+		output_scenario(r->out, r->scenario, status, st);
+		r->nscenarios++;
+		r->failed += status != 0;
+	}
+	if (r->report) {
+		scenario_timeline_report(r->tl, r->report);
+		if (st)
+			report_scenario_end(r->report, status, st);
+	}
+	session_close(r);
+	scenario_timeline_free(r->tl);
+	r->tl = NULL;
+}
+
+static void on_scenario_end(struct replay *r, const struct line *l)
+{
+	struct tw_stats st = r->stats;	/* the events' counts, the stop record's */
+	const char *name;
+	__s32 status;
+
+	if (!get_str(r, l, "name", &name) || !get_s32(r, l, "status", &status) ||
+	    !get_u64(r, l, "events", ~0ULL, &st.events) ||
+	    !get_u64(r, l, "lost", ~0ULL, &st.lost))
+		return;
+	if (!r->tl || strcmp(name, r->scenario))
+		return (void)bad_line(r, l->no, "the end of scenario %s, which did not "
+				      "begin", name);
+	scenario_done(r, status, &st);
+}
+
+static void on_action(struct replay *r, const struct line *l)
+{
+	__u64 ts;
+
+	if (!get_u64(r, l, "ts_ns", ~0ULL, &ts))
+		return;
+	if (!r->tl)
+		return (void)bad_line(r, l->no, "a scenario action outside a scenario");
+	scenario_timeline_action(r->tl, l->text, ts);
+}
+
+static void dispatch(struct replay *r, const struct line *l)
+{
+	const char *type = jsonl_str(&l->o, "type");
+
+	if (!strcmp(type, "event"))
+		on_event(r, l);
+	else if (!strcmp(type, "snapshot"))
+		on_snapshot(r, l);
+	else if (!strcmp(type, "tick") || !strcmp(type, "end") ||
+		 !strcmp(type, "start"))
+		on_stamp(r, l, type);
+	else if (!strcmp(type, "diag"))
+		bad_line(r, l->no, "a sock_diag answer with no question before it");
+	else if (!strcmp(type, "lost"))
+		on_lost(r, l);
+	else if (!strcmp(type, "stop"))
+		on_stop(r, l);
+	else if (!strcmp(type, "action"))
+		on_action(r, l);
+	else if (!strcmp(type, "scenario_start"))
+		on_scenario_start(r, l);
+	else if (!strcmp(type, "scenario"))
+		on_scenario_end(r, l);
+	else if (!strcmp(type, "recording"))
+		bad_line(r, l->no, "a recording header in the middle of a recording");
+	else
+		bad_line(r, l->no, "unknown record type");
+}
+
+/* What drives the analyzer comes with the sock_diag answers it got then. */
+static bool asks(const struct line *l)
+{
+	return is_type(l, "event") || is_type(l, "snapshot") || is_type(l, "tick") ||
+	       is_type(l, "end");
+}
+
+static void replay_all(struct replay *r)
+{
+	while (!r->out->failed && advance(r)) {
+		if (asks(r->cur))
+			collect_answers(r);
+		else
+			r->nanswers = 0;
+		dispatch(r, r->cur);
+	}
+	if (r->tl) {
+		fprintf(stderr, "tcpwatch: %s:%lu: the recording ends inside scenario "
+			"%s, before its result: the run was cut short\n", r->path,
+			r->lineno, r->scenario);
+		scenario_done(r, 0, NULL);
+	} else if (r->an && !r->stopped) {
+		fprintf(stderr, "tcpwatch: %s:%lu: the recording ends before tracing "
+			"stopped: the run was cut short\n", r->path, r->lineno);
+	}
+	session_stop(r, r->last_ts);
+}
+
+static void print_start(const struct replay *r)
+{
+	fprintf(stderr, "Replaying %s: TCP connections of ", r->path);
+	if (r->scenario_all[0]) {
+		fprintf(stderr, "scenario %s", r->scenario_all);
+	} else if (r->opts.npids) {
+		fprintf(stderr, "pid");
+		for (int i = 0; i < r->opts.npids; i++)
+			fprintf(stderr, "%s%d", i ? "," : " ", r->opts.pids[i]);
+	} else {
+		fprintf(stderr, "every process");
+	}
+	fprintf(stderr, "\n");
+}
+
+static int replay_file(struct replay *r)
+{
+	const struct line *first;
+
+	r->cur = malloc(sizeof(*r->cur));
+	r->ahead = malloc(sizeof(*r->ahead));
+	if (!r->cur || !r->ahead) {
+		fprintf(stderr, "tcpwatch: out of memory\n");
+		return 1;
+	}
+	/* The header first: it sets the clock the times are printed with. */
+	first = peek(r);
+	if (first && first->no == 1 && is_type(first, "recording")) {
+		advance(r);
+		parse_header(r, r->cur);
+	}
+	/* What the recording says was traced, as the live run described it. */
+	if (report_open(&r->report, &r->opts))
+		return 1;
+	if (r->report)
+		report_set_clock(r->report, r->out->mono_to_real_ns);
+	print_start(r);
+	output_header(r->out);
+	sockdiag_replay(answer, r);
+	replay_all(r);
+	sockdiag_replay(NULL, NULL);
+	if (r->nscenarios > 1)
+		fprintf(stderr, "%d scenarios: %d as expected, %d not\n", r->nscenarios,
+			r->nscenarios - r->failed, r->failed);
+	if (!r->scenario_all[0]) {
+		session_close(r);
+		output_summary(r->out, &r->stats);
+	}
+	session_close(r);
+	scenario_timeline_free(r->tl);
+	/* As live: a scenario run's report has no counters of its own. */
+	return report_close(r->report, &r->opts,
+			    r->scenario_all[0] ? NULL : &r->stats, true) ? 1 : 0;
+}
+
+int replay_main(const struct tw_options *o)
+{
+	struct replay r;
+	struct tw_output out;
+	int err, status;
+
+	memset(&r, 0, sizeof(r));
+	r.path = o->replay;
+	r.f = fopen(o->replay, "re");
+	if (!r.f) {
+		fprintf(stderr, "tcpwatch: cannot read %s: %s\n", o->replay,
+			strerror(errno));
+		return 1;
+	}
+	if (output_open(&out, o)) {
+		fclose(r.f);
+		return 1;
+	}
+	r.out = &out;
+	r.opts = *o;
+	r.opts.replay = NULL;
+	status = replay_file(&r);
+	if (ferror(r.f)) {
+		fprintf(stderr, "tcpwatch: cannot read %s: %s\n", o->replay,
+			strerror(errno));
+		status = 1;
+	}
+	fclose(r.f);
+	free(r.cur);
+	free(r.ahead);
+	err = output_close(&out);
+	if (err && err != -EPIPE && !status) {
+		fprintf(stderr, "tcpwatch: cannot write %s: %s\n", out.path,
+			strerror(-err));
+		status = 1;
+	}
+	return status ? status : r.bad ? TW_EXIT_BAD_LINES : 0;
+}
