@@ -124,3 +124,22 @@ def test_two_instances_at_once(peers, trace):
     kinds = [[(e["type"], e.get("old"), e.get("new"), e["sport"]) for e in t.of_type("state")]
              for t in (one, two)]
     assert kinds[0] and kinds[0] == kinds[1]
+
+
+def test_pid_that_exits_during_attach():
+    """Whenever the target exits (before the check, during attach, after), tcpwatch
+    ends with one clear line or with its summary: never a hang or a crash."""
+    import subprocess as sp
+    import sys
+    from conftest import TCPWATCH
+    for delay in ("0", "0.02", "0.05", "0.1", "0.3"):
+        target = sp.Popen([sys.executable, "-c", "import time; time.sleep(%s)" % delay])
+        p = sp.run([TCPWATCH, "--pid", str(target.pid)], capture_output=True,
+                   text=True, timeout=30)
+        target.wait()
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        assert p.returncode in (0, 1), p.stderr
+        if p.returncode == 1:
+            assert lines == ["tcpwatch: no such process: %d" % target.pid], p.stderr
+        else:
+            assert lines[-1].split()[1] == "events:", p.stderr
