@@ -279,3 +279,23 @@ def test_unwritable_recording():
     assert rc == 1
     assert err.strip() == ("tcpwatch: cannot write /nonexistent/dir/rec.jsonl: "
                            "No such file or directory")
+
+
+def test_hostile_scenario_name_never_reaches_the_terminal(tmp_path):
+    """A scenario name in a recording is checked ([a-z0-9-]) before it is
+    printed: terminal escapes are a bad line, not output."""
+    rec, _ = record_scenario(tmp_path, "connect-refused")
+    evil = "\x1b]0;pwned\x07\x1b[2J"
+    lines = []
+    for line in rec.read_text().splitlines():
+        o = json.loads(line)
+        for key in ("scenario", "name"):
+            if o.get(key) == "connect-refused":
+                o[key] = evil
+        lines.append(json.dumps(o))
+    bad = tmp_path / "hostile.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    rc, out, err = replay(bad)
+    assert rc == 3
+    assert "not a scenario name" in err
+    assert "\x1b" not in err and b"\x1b" not in out

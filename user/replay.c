@@ -511,6 +511,17 @@ static bool parse_target(struct replay *r, const struct line *l, struct tw_optio
 	return true;
 }
 
+/*
+ * Scenario names are [a-z0-9-]: a recording is untrusted input, and the
+ * name ends up on the terminal and in every output format.
+ */
+static bool scenario_name_ok(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-");
+
+	return n && n <= 64 && !s[n];
+}
+
 static bool parse_header(struct replay *r, const struct line *l)
 {
 	const struct jfield *stuck = jsonl_get(&l->o, "stuck");
@@ -538,6 +549,8 @@ static bool parse_header(struct replay *r, const struct line *l)
 	r->opts.stuck = stuck->num;
 	r->opts.follow = follow->b;
 	r->out->mono_to_real_ns = offset;
+	if (scenario && !scenario_name_ok(scenario))
+		return bad_line(r, l->no, "field \"scenario\": not a scenario name");
 	if (scenario) {
 		snprintf(r->scenario_all, sizeof(r->scenario_all), "%s", scenario);
 		r->opts.scenario = r->scenario_all;
@@ -737,6 +750,10 @@ static void on_scenario_start(struct replay *r, const struct line *l)
 
 	if (!get_str(r, l, "name", &name) || !get_u64(r, l, "pid", INT_MAX, &pid))
 		return;
+	if (!scenario_name_ok(name)) {
+		bad_line(r, l->no, "field \"name\": not a scenario name");
+		return;
+	}
 	if (r->tl)
 		bad_line(r, l->no, "scenario %s begins before scenario %s ended",
 			 name, r->scenario);
@@ -786,6 +803,10 @@ static void on_scenario_end(struct replay *r, const struct line *l)
 	    !get_u64(r, l, "events", ~0ULL, &st.events) ||
 	    !get_u64(r, l, "lost", ~0ULL, &st.lost))
 		return;
+	if (!scenario_name_ok(name)) {
+		bad_line(r, l->no, "field \"name\": not a scenario name");
+		return;
+	}
 	if (!r->tl || strcmp(name, r->scenario))
 		return (void)bad_line(r, l->no, "the end of scenario %s, which did not "
 				      "begin", name);
