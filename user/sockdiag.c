@@ -69,13 +69,20 @@ void sockdiag_replay(void (*fn)(void *ctx, const struct diag_query *q,
 	replay_ctx = ctx;
 }
 
-/* Handles on the namespaces seen, oldest replaced first. */
+/*
+ * Handles on the namespaces seen, oldest replaced first, each with the
+ * NETLINK_SOCK_DIAG socket made inside it once (a TIME_WAIT hand-over asks
+ * about every connection: making a socket each time meant two setns).
+ */
 static struct {
 	__u32 inode;
 	int fd;			/* > 0: open handle; else not found */
+	int diag_fd;		/* > 0: its sock_diag socket, made on first use */
 	time_t retry_at;	/* not found: look again from then */
 } netns_cache[NETNS_CACHE];
 static unsigned int netns_next;
+static int own_diag_fd = -1;	/* ours */
+static __u32 diag_seq;		/* answers to an earlier, abandoned question are skipped */
 
 static __u32 own_netns(void)
 {
@@ -87,35 +94,46 @@ static __u32 own_netns(void)
 	return own;
 }
 
+/* The slot of inode, or -1. */
+static int netns_slot(__u32 inode)
+{
+	for (int i = 0; i < NETNS_CACHE; i++)
+		if (netns_cache[i].inode == inode)
+			return i;
+	return -1;
+}
+
 /* A cached handle, -1 when not cached, -ESRCH when recently not found. */
 static int cached_netns(__u32 inode)
 {
+	int i = netns_slot(inode);
 	struct timespec now;
 
-	for (int i = 0; i < NETNS_CACHE; i++) {
-		if (netns_cache[i].inode != inode)
-			continue;
-		if (netns_cache[i].fd > 0)
-			return netns_cache[i].fd;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec < netns_cache[i].retry_at)
-			return -ESRCH;
-	}
-	return -1;
+	if (i < 0)
+		return -1;
+	if (netns_cache[i].fd > 0)
+		return netns_cache[i].fd;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec < netns_cache[i].retry_at ? -ESRCH : -1;
+}
+
+static void close_slot(int i)
+{
+	if (netns_cache[i].fd > 0)
+		close(netns_cache[i].fd);
+	if (netns_cache[i].diag_fd > 0)
+		close(netns_cache[i].diag_fd);
+	memset(&netns_cache[i], 0, sizeof(netns_cache[i]));
 }
 
 static void cache_netns(__u32 inode, int fd)
 {
-	unsigned int slot = NETNS_CACHE;
+	int slot = netns_slot(inode);
 	struct timespec now;
 
-	for (int i = 0; i < NETNS_CACHE; i++)
-		if (netns_cache[i].inode == inode)
-			slot = (unsigned int)i;
-	if (slot == NETNS_CACHE)
-		slot = netns_next++ % NETNS_CACHE;
-	if (netns_cache[slot].fd > 0)
-		close(netns_cache[slot].fd);
+	if (slot < 0)
+		slot = (int)(netns_next++ % NETNS_CACHE);
+	close_slot(slot);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	netns_cache[slot].inode = inode;
 	netns_cache[slot].fd = fd;
@@ -197,23 +215,17 @@ int sockdiag_remember_netns(__u32 netns, pid_t pid)
 void sockdiag_forget_netns(void)
 {
 	for (int i = 0; i < NETNS_CACHE; i++)
-		if (netns_cache[i].fd > 0)
-			close(netns_cache[i].fd);
-	memset(netns_cache, 0, sizeof(netns_cache));
+		close_slot(i);
+	if (own_diag_fd >= 0)
+		close(own_diag_fd);
+	own_diag_fd = -1;
 }
 
-/* A NETLINK_SOCK_DIAG socket inside namespace netns (0: ours). */
-static int diag_socket(__u32 netns)
+/* A new NETLINK_SOCK_DIAG socket inside the namespace of handle target. */
+static int new_diag_socket(int target)
 {
-	int self, target = -1, fd, err;
+	int self, fd, err;
 
-	if (!netns || netns == own_netns())
-		return socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	target = find_netns(netns);
-	if (target < 0) {
-		errno = ESRCH;
-		return -1;
-	}
 	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0 || setns(target, CLONE_NEWNET)) {
 		err = errno;
@@ -234,6 +246,36 @@ static int diag_socket(__u32 netns)
 	return fd;
 }
 
+/*
+ * The NETLINK_SOCK_DIAG socket of namespace netns (0: ours), made on first
+ * use and kept: the caller does not close it.
+ */
+static int diag_socket(__u32 netns)
+{
+	int target, slot;
+
+	if (!netns || netns == own_netns()) {
+		if (own_diag_fd < 0)
+			own_diag_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+					     NETLINK_SOCK_DIAG);
+		return own_diag_fd;
+	}
+	target = find_netns(netns);
+	if (target < 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	slot = netns_slot(netns);
+	if (netns_cache[slot].diag_fd <= 0) {
+		int fd = new_diag_socket(target);
+
+		if (fd < 0)
+			return -1;
+		netns_cache[slot].diag_fd = fd;
+	}
+	return netns_cache[slot].diag_fd;
+}
+
 struct diag_request {
 	struct nlmsghdr nlh;
 	struct inet_diag_req_v2 req;
@@ -245,6 +287,7 @@ static int diag_send(int fd, struct diag_request *r)
 
 	r->nlh.nlmsg_len = sizeof(*r);
 	r->nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	r->nlh.nlmsg_seq = ++diag_seq;
 	r->req.sdiag_protocol = IPPROTO_TCP;
 	if (sendto(fd, r, sizeof(*r), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
 		return -errno;
@@ -268,6 +311,8 @@ static int diag_recv(int fd, bool dump,
 		if (len < 0)
 			return errno == EINTR ? n : -errno;
 		for (; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_seq != diag_seq)
+				continue;	/* the rest of an interrupted answer */
 			if (h->nlmsg_type == NLMSG_DONE)
 				return n;
 			if (h->nlmsg_type == NLMSG_ERROR) {
@@ -280,7 +325,7 @@ static int diag_recv(int fd, bool dump,
 			fn(NLMSG_DATA(h), ctx);
 			n++;
 		}
-		if (!dump)
+		if (!dump && n)
 			return n;
 	}
 }
@@ -346,7 +391,6 @@ static int lookup_live(const struct diag_query *q, struct diag_sock *out)
 	n = diag_send(fd, &r);
 	if (!n)
 		n = diag_recv(fd, false, fill_one, out);
-	close(fd);
 	if (n < 0)
 		return n;
 	return n ? 0 : -ENOENT;
@@ -411,7 +455,6 @@ static int dump_live(__u32 netns, __u32 state_mask,
 			total += n > 0 ? n : 0;
 		}
 	}
-	close(fd);
 	return err ? err : total;
 }
 
