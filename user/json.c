@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Escaping strings that come from the traced system. */
+#include <stdbool.h>
+
 #include "json.h"
 
 size_t json_utf8_len(const unsigned char *s, size_t n)
@@ -32,6 +34,13 @@ size_t json_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Bytes that are written as they are: printable ASCII, less " \\ < > &. */
+static bool json_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' &&
+	       c != '>' && c != '&';
+}
+
 void json_write_str(FILE *f, const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -42,8 +51,17 @@ void json_write_str(FILE *f, const char *str, size_t len)
 	fputc('"', f);
 	for (size_t i = 0; i < n;) {
 		unsigned char c = s[i];
-		size_t l = json_utf8_len(s + i, n - i);
+		size_t l, run = i;
 
+		/* Most strings are plain: written in one piece. */
+		while (run < n && json_plain(s[run]))
+			run++;
+		if (run > i) {
+			fwrite(s + i, 1, run - i, f);
+			i = run;
+			continue;
+		}
+		l = json_utf8_len(s + i, n - i);
 		if (l > 1) {
 			fwrite(s + i, 1, l, f);
 			i += l;
@@ -56,11 +74,8 @@ void json_write_str(FILE *f, const char *str, size_t len)
 			fputs("\\n", f);
 		else if (c == '\t')
 			fputs("\\t", f);
-		else if (l == 0 || c < 0x20 || c == 0x7f || c == '<' ||
-			 c == '>' || c == '&')
-			fprintf(f, "\\u%04x", c);
 		else
-			fputc(c, f);
+			fprintf(f, "\\u%04x", c);
 	}
 	fputc('"', f);
 }

@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "names.h"
 #include "output.h"
@@ -19,6 +21,26 @@ static __s64 mono_to_real_offset(void)
 	       (real.tv_nsec - mono.tv_nsec);
 }
 
+/*
+ * Lines are written whole, in batches: the tracer flushes after every
+ * drain of the ring buffer (events reach user space only then, so a reader
+ * of the pipe or file sees each line as soon as before), and a batch is
+ * written early once it passes OUT_BATCH, at the end of a line. Lines are
+ * far shorter than OUT_BUF - OUT_BATCH, so stdio never splits one. A
+ * terminal keeps stdio's line buffering.
+ */
+#define OUT_BUF		(256 * 1024)
+#define OUT_BATCH	(128 * 1024)
+
+static void set_buffer(struct tw_output *out)
+{
+	/* One thread writes: stdio need not lock for every character. */
+	__fsetlocking(out->f, FSETLOCKING_BYCALLER);
+	if (isatty(fileno(out->f)))
+		return;
+	out->batched = !setvbuf(out->f, NULL, _IOFBF, OUT_BUF);
+}
+
 int output_open(struct tw_output *out, const struct tw_options *o)
 {
 	memset(out, 0, sizeof(*out));
@@ -27,6 +49,7 @@ int output_open(struct tw_output *out, const struct tw_options *o)
 	if (!o->output) {
 		out->f = stdout;
 		out->path = "standard output";
+		set_buffer(out);
 		return 0;
 	}
 	out->path = o->output;
@@ -36,16 +59,23 @@ int output_open(struct tw_output *out, const struct tw_options *o)
 			strerror(errno));
 		return -errno;
 	}
+	set_buffer(out);
 	return 0;
 }
 
-/* Every line is flushed: a reader of a pipe or a file sees it at once. */
-static void output_flush(struct tw_output *out)
+void output_flush(struct tw_output *out)
 {
 	if (fflush(out->f) && !out->failed) {
 		out->failed = true;
 		out->err = errno;
 	}
+}
+
+/* After each line: written now if unbatched or the batch is big enough. */
+static void line_done(struct tw_output *out)
+{
+	if (!out->batched || __fpending(out->f) >= OUT_BATCH)
+		output_flush(out);
 }
 
 int output_close(struct tw_output *out)
@@ -77,7 +107,7 @@ void output_event(struct tw_output *out, const struct tw_event *e)
 		json_event(out, e);
 	else
 		text_event(out, e);
-	output_flush(out);
+	line_done(out);
 }
 
 void output_lost(struct tw_output *out, __u64 now_ns, __u64 lost, __u64 total)
@@ -118,7 +148,7 @@ void output_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns)
 		json_action(out, o, ts_ns);
 	else
 		text_action(out, o, ts_ns);
-	output_flush(out);
+	line_done(out);
 }
 
 void output_scenario(struct tw_output *out, const char *name, int status,
@@ -146,7 +176,7 @@ void output_explain(struct tw_output *out, const struct explanation *x)
 		json_explain(out, x);
 	else
 		text_explain(out, x);
-	output_flush(out);
+	line_done(out);
 }
 
 void output_snapshot(struct tw_output *out, const struct snapshot_sock *s)
@@ -157,7 +187,7 @@ void output_snapshot(struct tw_output *out, const struct snapshot_sock *s)
 		json_snapshot(out->f, out, s, false);
 	else
 		text_snapshot(out, s);
-	output_flush(out);
+	line_done(out);
 }
 
 void output_connection(struct tw_output *out, const struct conn *c, __u64 end_ns)
@@ -165,7 +195,7 @@ void output_connection(struct tw_output *out, const struct conn *c, __u64 end_ns
 	if (out->failed || out->format != TW_FMT_JSON)
 		return;
 	json_connection(out, c, end_ns);
-	output_flush(out);
+	line_done(out);
 }
 
 void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr)
@@ -188,30 +218,44 @@ void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
 		snprintf(buf, len, "%s:%u", a, port);
 }
 
-/* Wall-clock time of a monotonic stamp: HH:MM:SS.mmm, or ISO 8601 UTC. */
+/*
+ * Wall-clock time of a monotonic stamp: HH:MM:SS.mmm, or ISO 8601 UTC.
+ * Every event is stamped and most share their second with the one before:
+ * the broken-down time of the last second is kept, for each form.
+ */
 void clock_str(char *buf, size_t len, const struct tw_output *out,
 	       __u64 ts_ns, bool iso)
 {
+	static struct {
+		bool valid;
+		time_t sec;
+		char hms[32];
+	} last[2];
 	/* Unsigned: a stamp from a hostile recording may be anything. */
 	__s64 real = (__s64)(ts_ns + (__u64)out->mono_to_real_ns);
 	time_t sec = (time_t)(real / 1000000000LL);
 	long nsec = (long)(real % 1000000000LL);
 	struct tm tm;
-	char hms[32];
 
 	/* Floor division: a stamp before the epoch still has a positive fraction. */
 	if (nsec < 0) {
 		nsec += 1000000000L;
 		sec--;
 	}
-
-	if (iso) {
-		gmtime_r(&sec, &tm);
-		strftime(hms, sizeof(hms), "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(buf, len, "%s.%06ldZ", hms, nsec / 1000);
-	} else {
-		localtime_r(&sec, &tm);
-		strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
-		snprintf(buf, len, "%s.%03ld", hms, nsec / 1000000);
+	if (!last[iso].valid || last[iso].sec != sec) {
+		if (iso) {
+			gmtime_r(&sec, &tm);
+			strftime(last[iso].hms, sizeof(last[iso].hms),
+				 "%Y-%m-%dT%H:%M:%S", &tm);
+		} else {
+			localtime_r(&sec, &tm);
+			strftime(last[iso].hms, sizeof(last[iso].hms), "%H:%M:%S", &tm);
+		}
+		last[iso].sec = sec;
+		last[iso].valid = true;
 	}
+	if (iso)
+		snprintf(buf, len, "%s.%06ldZ", last[iso].hms, nsec / 1000);
+	else
+		snprintf(buf, len, "%s.%03ld", last[iso].hms, nsec / 1000000);
 }

@@ -24,11 +24,14 @@ struct tw_output {
 	const char *path;	/* for messages: the file, or "standard output" */
 	enum tw_format format;
 	__s64 mono_to_real_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at start */
+	bool batched;		/* lines wait for output_flush() (not a terminal) */
 	bool failed;		/* a write failed: errno saved in err */
 	int err;
 };
 
 int output_open(struct tw_output *out, const struct tw_options *o);
+/* Writes the lines so far (after each drain of the ring buffer). */
+void output_flush(struct tw_output *out);
 /* Flushes and closes; returns 0 or -errno of the first failed write. */
 int output_close(struct tw_output *out);
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* --record: the raw trace, one JSON object per line, flushed per line. */
+/* --record: the raw trace, one JSON object per line. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -15,15 +16,34 @@ static FILE *line_start(struct tw_recorder *r)
 	return r && r->f && !r->failed ? r->f : NULL;
 }
 
-/* Every line reaches the file before the next is written. */
+static void write_failed(struct tw_recorder *r)
+{
+	r->failed = true;
+	r->err = errno ? errno : EIO;
+	fprintf(stderr, "tcpwatch: cannot write %s: %s; the recording stops "
+		"here\n", r->path, strerror(r->err));
+}
+
+void record_flush(struct tw_recorder *r)
+{
+	if (r && r->f && !r->failed && (ferror(r->f) || fflush(r->f)))
+		write_failed(r);
+}
+
+/*
+ * Lines are written whole, in batches, as the output's are (output.c): at
+ * every drain of the ring buffer (record_flush), or once a batch passes
+ * REC_BATCH.
+ */
+#define REC_BUF		(256 * 1024)
+#define REC_BATCH	(128 * 1024)
+
 static void line_end(struct tw_recorder *r)
 {
-	if (ferror(r->f) || fflush(r->f)) {
-		r->failed = true;
-		r->err = errno ? errno : EIO;
-		fprintf(stderr, "tcpwatch: cannot write %s: %s; the recording stops "
-			"here\n", r->path, strerror(r->err));
-	}
+	if (ferror(r->f))
+		write_failed(r);
+	else if (__fpending(r->f) >= REC_BATCH)
+		record_flush(r);
 }
 
 static void put_str(FILE *f, const char *key, const char *val, size_t len)
@@ -80,6 +100,7 @@ int record_open(struct tw_recorder *r, const struct tw_options *o,
 		return -errno;
 	}
 	f = r->f;
+	setvbuf(f, NULL, _IOFBF, REC_BUF);
 	if (uname(&u))
 		memset(&u, 0, sizeof(u));
 	for (int i = 0; i < o->npids; i++)
@@ -100,7 +121,7 @@ int record_open(struct tw_recorder *r, const struct tw_options *o,
 		o->family == AF_INET ? "\"AF_INET\"" :
 		o->family == AF_INET6 ? "\"AF_INET6\"" : "null",
 		o->follow ? "true" : "false", o->stuck);
-	line_end(r);
+	record_flush(r);
 	if (r->failed) {
 		fclose(r->f);
 		r->f = NULL;

@@ -38,6 +38,8 @@ struct tw_recorder {
  */
 int record_open(struct tw_recorder *r, const struct tw_options *o,
 		const struct tw_output *out);
+/* Writes the lines so far (after each drain of the ring buffer). */
+void record_flush(struct tw_recorder *r);
 /* Flush and close; 0, or -errno of the first failed write. */
 int record_close(struct tw_recorder *r);
 

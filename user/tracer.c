@@ -352,6 +352,7 @@ int tracer_run(struct tracer *t)
 	if (t->opts->duration > 0)
 		deadline = start + (__u64)(t->opts->duration * 1e9);
 	emit_snapshot(t);
+	output_flush(t->out);
 	while (!stop_signal) {
 		/*
 		 * poll() returns early only for a forced wake-up; it consumes
@@ -360,8 +361,12 @@ int tracer_run(struct tracer *t)
 		err = ring_buffer__poll(t->loader.rb, POLL_MS);
 		if (err >= 0)
 			err = ring_buffer__consume(t->loader.rb);
+		record_flush(t->rec);
+		output_flush(t->out);
+		if (t->out->failed)
+			return 0;	/* a closed pipe ends the run; main says so */
 		if (err < 0 && err != -EINTR)
-			return t->out->failed ? 0 : err;
+			return err;
 		if (now_ns() >= next_lost) {
 			check_lost(t);
 			next_lost = now_ns() + LOST_CHECK_NS;
