@@ -37,6 +37,14 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
+/* --pid: which buckets of tgids may hold a target (see tcpwatch.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_target_buckets);
+} target_buckets SEC(".maps");
+
 /* --port: local or remote ports to trace. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -64,6 +72,35 @@ static __always_inline void count(__u32 idx)
 static __always_inline __u32 current_tgid(void)
 {
 	return bpf_get_current_pid_tgid() >> 32;
+}
+
+/*
+ * Whether tgid may be a target: false for most other processes, at the cost
+ * of one load (the verifier inlines an array lookup). A stale bucket, or
+ * one shared with a target, leaves the answer to the targets map.
+ */
+static __always_inline bool maybe_target(__u32 tgid)
+{
+	__u32 zero = 0;
+	struct tw_target_buckets *b = bpf_map_lookup_elem(&target_buckets, &zero);
+
+	return b && b->set[tgid & (TW_TARGET_BUCKETS - 1)];
+}
+
+/* A byte, not a bit: CPUs setting neighbouring buckets cannot undo each other. */
+static __always_inline void mark_target(__u32 tgid)
+{
+	__u32 zero = 0;
+	struct tw_target_buckets *b = bpf_map_lookup_elem(&target_buckets, &zero);
+
+	if (b)
+		b->set[tgid & (TW_TARGET_BUCKETS - 1)] = 1;
+}
+
+/* Whether tgid is a target (--pid). */
+static __always_inline bool is_target(__u32 tgid)
+{
+	return maybe_target(tgid) && bpf_map_lookup_elem(&targets, &tgid);
 }
 
 static __always_inline void submit(const struct tw_event *e)

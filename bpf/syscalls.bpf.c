@@ -88,9 +88,7 @@ static __always_inline bool endpoints_wanted(const struct tw_event *e)
 
 static __always_inline bool traced(void)
 {
-	__u32 tgid = current_tgid();
-
-	return bpf_map_lookup_elem(&targets, &tgid);
+	return is_target(current_tgid());
 }
 
 /*
@@ -349,10 +347,13 @@ static __always_inline void report(const struct call_entry *c, long ret)
 static __always_inline void call_exit(__u32 call, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct call_entry *slot = bpf_map_lookup_elem(&calls, &id);
+	struct call_entry *slot;
 	struct call_entry c;
 
-	/* Only traced threads have slots: this is the early reject here. */
+	/* Only traced threads have slots; most processes are not even that. */
+	if (!maybe_target(id >> 32))
+		return;
+	slot = bpf_map_lookup_elem(&calls, &id);
 	if (!slot || !slot->call)
 		return;
 	c = *slot;

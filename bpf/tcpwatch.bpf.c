@@ -33,6 +33,8 @@ const volatile bool filter_pid = false;
 const volatile bool follow_forks = true;
 const volatile bool have_fd_owners = false;
 const volatile bool rst_reason_arg = false;	/* tp_btf tcp_send_reset has 3 args */
+/* Set by the loader once it put a socket in owners_by_inode (after load). */
+bool fd_owners_seeded = false;
 
 struct tw_tuple {
 	__u8 saddr[16];
@@ -129,7 +131,7 @@ static __always_inline bool endpoints_wanted(const struct tw_event *e)
 
 static __always_inline bool tgid_wanted(__u32 tgid)
 {
-	return !filter_pid || bpf_map_lookup_elem(&targets, &tgid);
+	return !filter_pid || is_target(tgid);
 }
 
 static __always_inline void owner_from_current(struct tw_owner *o, __u8 how)
@@ -172,7 +174,7 @@ owner_of(const struct sock *sk, const struct tw_event *e)
 		tuple_of(&t, e);
 		return bpf_map_lookup_elem(&tuples, &t);
 	}
-	if (have_fd_owners) {
+	if (have_fd_owners && fd_owners_seeded) {
 		o = owner_by_inode(sk);
 		if (o) {
 			struct tw_owner copy = *o;
@@ -299,6 +301,37 @@ static __always_inline void claim_owner(const struct sock *sk, int old,
 	bpf_map_update_elem(&owners, &key, &o, BPF_ANY);
 }
 
+/*
+ * --pid: whether an event about sk may be a target's, decided before the
+ * event is built (most sockets on a busy host are not). The full lookup in
+ * emit_for() has the last word.
+ */
+static __always_inline bool maybe_owned(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+
+	return bpf_map_lookup_elem(&owners, &key) ||
+	       (have_fd_owners && fd_owners_seeded && owner_by_inode(sk));
+}
+
+/* The same for a state change, some of which establish the owner. */
+static __always_inline bool state_maybe_owned(const struct sock *sk, int old,
+					      int new)
+{
+	struct tw_listen_key k = {};
+
+	/* In the caller's context; the socket may be a target's all the same. */
+	if (old == TCP_CLOSE && (new == TCP_SYN_SENT || new == TCP_LISTEN))
+		return is_target(current_tgid()) || maybe_owned(sk);
+	if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
+		/* A child of a traced listener: its port is the listener's. */
+		k.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+		k.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		return bpf_map_lookup_elem(&listeners, &k);
+	}
+	return maybe_owned(sk);
+}
+
 static __always_inline void handle_state(const struct sock *sk, int old,
 					 int new)
 {
@@ -306,6 +339,10 @@ static __always_inline void handle_state(const struct sock *sk, int old,
 	struct tw_owner *o;
 	struct tw_tuple t;
 
+	if (filter_pid && !state_maybe_owned(sk, old, new)) {
+		count(TW_CNT_FILTERED);
+		return;
+	}
 	event_init(&e, TW_EV_STATE);
 	e.skaddr = (__u64)sk;
 	e.oldstate = old;
@@ -645,6 +682,10 @@ static __always_inline void handle_destroy(const struct sock *sk)
 	__u64 key = (__u64)sk;
 	struct tw_event e;
 
+	if (filter_pid && !maybe_owned(sk)) {
+		count(TW_CNT_FILTERED);
+		return;
+	}
 	event_init(&e, TW_EV_DESTROY);
 	e.skaddr = key;
 	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
@@ -714,7 +755,7 @@ static __always_inline void renamed(struct task_struct *task)
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	char comm[TW_COMM_LEN] = {};
 
-	if (!filter_pid || !bpf_map_lookup_elem(&targets, &tgid))
+	if (!filter_pid || !is_target(tgid))
 		return;
 	BPF_CORE_READ_STR_INTO(&comm, task, comm);
 	bpf_map_update_elem(&comms, &tgid, &comm, BPF_ANY);
@@ -741,8 +782,11 @@ static __always_inline void follow_fork(__u32 parent_tgid, __u32 child_tgid)
 
 	if (!follow_forks || !filter_pid || parent_tgid == child_tgid)
 		return;
-	if (bpf_map_lookup_elem(&targets, &parent_tgid))
-		bpf_map_update_elem(&targets, &child_tgid, &one, BPF_NOEXIST);
+	if (!is_target(parent_tgid))
+		return;
+	/* The bucket first: the child may run before the update returns. */
+	mark_target(child_tgid);
+	bpf_map_update_elem(&targets, &child_tgid, &one, BPF_NOEXIST);
 }
 
 SEC("tp_btf/sched_process_fork")

@@ -9,6 +9,16 @@
 
 #define TW_COMM_LEN	16
 #define TW_MAX_TARGETS	1024
+/*
+ * --pid: a byte per bucket of tgids (tgid % TW_TARGET_BUCKETS), set for every
+ * tgid ever made a target and never cleared: the BPF side tests it before
+ * looking the tgid up, so other processes cost one load, not a hash lookup.
+ */
+#define TW_TARGET_BUCKETS	1024
+
+struct tw_target_buckets {
+	__u8 set[TW_TARGET_BUCKETS];
+};
 
 /* What happened. Values are part of the recording format: append only. */
 enum tw_event_type {

@@ -289,17 +289,24 @@ static int load(struct tw_loader *l, const struct tw_options *o)
 
 static int fill_filters(struct tw_loader *l, const struct tw_options *o)
 {
+	struct tw_target_buckets buckets = { .set = { 0 } };
+	__u32 zero = 0;
 	__u8 one = 1;
 	int err;
 
 	for (int i = 0; i < o->npids; i++) {
 		__u32 pid = (__u32)o->pids[i];
 
+		buckets.set[pid & (TW_TARGET_BUCKETS - 1)] = 1;
 		err = bpf_map__update_elem(l->skel->maps.targets, &pid, sizeof(pid),
 					   &one, sizeof(one), BPF_ANY);
 		if (err)
 			return err;
 	}
+	err = bpf_map__update_elem(l->skel->maps.target_buckets, &zero, sizeof(zero),
+				   &buckets, sizeof(buckets), BPF_ANY);
+	if (err)
+		return err;
 	for (int i = 0; i < o->nports; i++) {
 		err = bpf_map__update_elem(l->skel->maps.ports, &o->ports[i],
 					   sizeof(o->ports[i]), &one, sizeof(one),
@@ -405,9 +412,15 @@ int loader_add_fd_owner(struct tw_loader *l, __u64 ino, __u32 pid,
 {
 	struct tw_owner owner;
 
+	int err;
+
 	owner_init(&owner, pid, comm);
-	return bpf_map__update_elem(l->skel->maps.owners_by_inode, &ino,
-				    sizeof(ino), &owner, sizeof(owner), BPF_ANY);
+	err = bpf_map__update_elem(l->skel->maps.owners_by_inode, &ino,
+				   sizeof(ino), &owner, sizeof(owner), BPF_ANY);
+	/* Until now the BPF side did not look sockets up by inode. */
+	if (!err)
+		l->skel->bss->fd_owners_seeded = true;
+	return err;
 }
 
 void loader_forget_target(struct tw_loader *l, pid_t pid)

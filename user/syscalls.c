@@ -94,6 +94,7 @@ static int reuse_maps(struct syscalls_bpf *s, const struct tcpwatch_bpf *m)
 	struct bpf_map *const pairs[][2] = {
 		{ s->maps.events, m->maps.events },
 		{ s->maps.targets, m->maps.targets },
+		{ s->maps.target_buckets, m->maps.target_buckets },
 		{ s->maps.counters, m->maps.counters },
 		{ s->maps.ports, m->maps.ports },
 		{ s->maps.owners, m->maps.owners },
