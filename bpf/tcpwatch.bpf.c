@@ -33,6 +33,7 @@ const volatile bool filter_pid = false;
 const volatile bool follow_forks = true;
 const volatile bool have_fd_owners = false;
 const volatile bool rst_reason_arg = false;	/* tp_btf tcp_send_reset has 3 args */
+const volatile bool errors_by_tuple = false;	/* the classic error report: no sk */
 /* Set by the loader once it put a socket in owners_by_inode (after load). */
 bool fd_owners_seeded = false;
 
@@ -358,11 +359,14 @@ static __always_inline void handle_state(const struct sock *sk, int old,
 	else if (old == TCP_LISTEN)
 		forget_listener(sk, &e);
 	/*
-	 * Keep the owner by tuple once the tuple is complete (the port is
-	 * chosen after SYN_SENT) and when the socket hands over to a timewait
-	 * mini-socket, which is a different kernel object.
+	 * Keep the owner by tuple when the socket hands over to a timewait
+	 * mini-socket, a different kernel object (from FIN_WAIT2 or CLOSING;
+	 * FIN_WAIT1 in case a kernel skips the step). The classic error report
+	 * has no socket pointer: it needs the tuple from ESTABLISHED on.
 	 */
-	if (new == TCP_ESTABLISHED || new == TCP_CLOSE) {
+	if ((new == TCP_ESTABLISHED && errors_by_tuple) ||
+	    (new == TCP_CLOSE && (old == TCP_FIN_WAIT1 || old == TCP_FIN_WAIT2 ||
+				  old == TCP_CLOSING))) {
 		tuple_of(&t, &e);
 		bpf_map_update_elem(&tuples, &t, o, BPF_ANY);
 	}

@@ -233,6 +233,7 @@ static int open_skel(struct tw_loader *l, const struct tw_options *o, bool class
 			"tcpwatch needs\n");
 		return -ENOENT;
 	}
+	s->rodata->errors_by_tuple = bpf_program__autoload(s->progs.tp_error_report);
 	return 0;
 }
 
