@@ -79,3 +79,33 @@ void json_write_str(FILE *f, const char *str, size_t len)
 	}
 	fputc('"', f);
 }
+
+void json_put_u64(FILE *f, const char *key, unsigned long long v)
+{
+	char buf[20], *p = buf + sizeof(buf);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	fputs(key, f);
+	fwrite(p, 1, (size_t)(buf + sizeof(buf) - p), f);
+}
+
+void json_put_s64(FILE *f, const char *key, long long v)
+{
+	if (v >= 0) {
+		json_put_u64(f, key, (unsigned long long)v);
+		return;
+	}
+	fputs(key, f);
+	json_put_u64(f, "-", -(unsigned long long)v);
+}
+
+void json_put_name(FILE *f, const char *key, const char *name)
+{
+	fputs(key, f);
+	fputc('"', f);
+	fputs(name, f);
+	fputc('"', f);
+}

@@ -14,6 +14,15 @@
  */
 void json_write_str(FILE *f, const char *s, size_t len);
 
+/*
+ * Numbers without printf's format parsing (the per-event path): key is
+ * written as it is (",\"sport\":"), then the value.
+ */
+void json_put_u64(FILE *f, const char *key, unsigned long long v);
+void json_put_s64(FILE *f, const char *key, long long v);
+/* A string known to need no escaping (names from tcpwatch's own tables). */
+void json_put_name(FILE *f, const char *key, const char *name);
+
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
 size_t json_utf8_len(const unsigned char *s, size_t n);
 

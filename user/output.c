@@ -218,6 +218,23 @@ void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
 		snprintf(buf, len, "%s:%u", a, port);
 }
 
+/* hms.FFF[suffix]: what snprintf("%s.%0*lu%s") gives, without its cost. */
+static void fraction_str(char *buf, size_t len, const char *hms, unsigned long frac,
+			 int digits, const char *suffix)
+{
+	size_t n = strlen(hms), s = strlen(suffix);
+
+	if (n + 1 + (size_t)digits + s + 1 > len) {
+		snprintf(buf, len, "%s.%0*lu%s", hms, digits, frac, suffix);
+		return;
+	}
+	memcpy(buf, hms, n);
+	buf[n] = '.';
+	for (int i = digits; i > 0; i--, frac /= 10)
+		buf[n + (size_t)i] = (char)('0' + frac % 10);
+	memcpy(buf + n + 1 + digits, suffix, s + 1);
+}
+
 /*
  * Wall-clock time of a monotonic stamp: HH:MM:SS.mmm, or ISO 8601 UTC.
  * Every event is stamped and most share their second with the one before:
@@ -255,7 +272,7 @@ void clock_str(char *buf, size_t len, const struct tw_output *out,
 		last[iso].valid = true;
 	}
 	if (iso)
-		snprintf(buf, len, "%s.%06ldZ", last[iso].hms, nsec / 1000);
+		fraction_str(buf, len, last[iso].hms, (unsigned long)nsec / 1000, 6, "Z");
 	else
-		snprintf(buf, len, "%s.%03ld", last[iso].hms, nsec / 1000000);
+		fraction_str(buf, len, last[iso].hms, (unsigned long)nsec / 1000000, 3, "");
 }

@@ -28,15 +28,19 @@ static void json_kv_str(FILE *f, const char *key, const char *val)
 	json_write_str(f, val, strlen(val));
 }
 
-static void json_endpoints(FILE *f, const struct tw_event *e)
+/* family, saddr, sport, daddr, dport: of an event, a connection, a socket. */
+static void json_endpoints(FILE *f, __u16 family, const __u8 *saddr, __u16 sport,
+			   const __u8 *daddr, __u16 dport)
 {
 	char a[64];
 
-	fprintf(f, ",\"family\":\"%s\"", e->family == AF_INET6 ? "AF_INET6" : "AF_INET");
-	addr_str(a, sizeof(a), e->family, e->saddr);
-	fprintf(f, ",\"saddr\":\"%s\",\"sport\":%u", a, e->sport);
-	addr_str(a, sizeof(a), e->family, e->daddr);
-	fprintf(f, ",\"daddr\":\"%s\",\"dport\":%u", a, e->dport);
+	json_put_name(f, ",\"family\":", family == AF_INET6 ? "AF_INET6" : "AF_INET");
+	addr_str(a, sizeof(a), family, saddr);
+	json_put_name(f, ",\"saddr\":", a);
+	json_put_u64(f, ",\"sport\":", sport);
+	addr_str(a, sizeof(a), family, daddr);
+	json_put_name(f, ",\"daddr\":", a);
+	json_put_u64(f, ",\"dport\":", dport);
 }
 
 static void json_owner(FILE *f, const struct tw_event *e)
@@ -45,11 +49,12 @@ static void json_owner(FILE *f, const struct tw_event *e)
 		fputs(",\"pid\":null,\"comm\":null,\"owner\":\"unknown\"", f);
 		return;
 	}
-	fprintf(f, ",\"pid\":%u,\"comm\":", e->pid);
+	json_put_u64(f, ",\"pid\":", e->pid);
+	fputs(",\"comm\":", f);
 	json_write_str(f, e->comm, TW_COMM_LEN);
-	fprintf(f, ",\"owner\":\"%s\"",
-		e->owner_how < sizeof(owner_how) / sizeof(owner_how[0]) &&
-		owner_how[e->owner_how] ? owner_how[e->owner_how] : "unknown");
+	json_put_name(f, ",\"owner\":",
+		      e->owner_how < sizeof(owner_how) / sizeof(owner_how[0]) &&
+		      owner_how[e->owner_how] ? owner_how[e->owner_how] : "unknown");
 }
 
 /* SO_LINGER's value is the timeout when on (-1 from the BPF side: off). */
@@ -120,8 +125,8 @@ static void json_details(FILE *f, const struct tw_event *e)
 
 	switch (e->type) {
 	case TW_EV_STATE:
-		fprintf(f, ",\"old\":\"%s\",\"new\":\"%s\"",
-			tcp_state_name(e->oldstate), tcp_state_name(e->newstate));
+		json_put_name(f, ",\"old\":", tcp_state_name(e->oldstate));
+		json_put_name(f, ",\"new\":", tcp_state_name(e->newstate));
 		if (e->flags & TW_F_SYNTHETIC)
 			fprintf(f, ",\"reconstructed\":true,\"cause\":\"%s\"",
 				explain_cause_name((int)e->reason));
@@ -154,7 +159,7 @@ static void json_details(FILE *f, const struct tw_event *e)
 	default:
 		break;
 	}
-	fprintf(f, ",\"state\":\"%s\"", tcp_state_name(e->oldstate));
+	json_put_name(f, ",\"state\":", tcp_state_name(e->oldstate));
 }
 
 void json_event(struct tw_output *out, const struct tw_event *e)
@@ -163,13 +168,16 @@ void json_event(struct tw_output *out, const struct tw_event *e)
 	char when[48];
 
 	clock_str(when, sizeof(when), out, e->ts_ns, true);
-	fprintf(f, "{\"type\":\"%s\",\"ts_ns\":%llu,\"time\":\"%s\"",
-		event_type_name(e->type), (unsigned long long)e->ts_ns, when);
+	json_put_name(f, "{\"type\":", event_type_name(e->type));
+	json_put_u64(f, ",\"ts_ns\":", e->ts_ns);
+	json_put_name(f, ",\"time\":", when);
 	json_owner(f, e);
-	json_endpoints(f, e);
+	json_endpoints(f, e->family, e->saddr, e->sport, e->daddr, e->dport);
 	json_details(f, e);
-	fprintf(f, ",\"sk\":\"0x%llx\",\"netns\":%u,\"cpu_pid\":%u}\n",
-		(unsigned long long)e->skaddr, e->netns, e->cpu_pid);
+	fprintf(f, ",\"sk\":\"0x%llx\"", (unsigned long long)e->skaddr);
+	json_put_u64(f, ",\"netns\":", e->netns);
+	json_put_u64(f, ",\"cpu_pid\":", e->cpu_pid);
+	fputs("}\n", f);
 }
 
 void json_lost(struct tw_output *out, __u64 now_ns, __u64 lost, __u64 total)
@@ -243,35 +251,32 @@ void json_scenario(struct tw_output *out, const char *name, int status,
 
 static void json_tuple(FILE *f, const struct conn_tuple *t)
 {
-	char a[64];
-
-	fprintf(f, ",\"family\":\"%s\"", t->family == AF_INET6 ? "AF_INET6" : "AF_INET");
-	addr_str(a, sizeof(a), t->family, t->saddr);
-	fprintf(f, ",\"saddr\":\"%s\",\"sport\":%u", a, t->sport);
-	addr_str(a, sizeof(a), t->family, t->daddr);
-	fprintf(f, ",\"daddr\":\"%s\",\"dport\":%u", a, t->dport);
+	json_endpoints(f, t->family, t->saddr, t->sport, t->daddr, t->dport);
 }
 
 void json_explain(struct tw_output *out, const struct explanation *x)
 {
 	FILE *f = out->f;
 
-	fprintf(f, "{\"type\":\"explain\",\"ts_ns\":%llu,\"code\":\"%s\",\"text\":",
-		(unsigned long long)x->ts_ns, explain_code_name(x->code));
+	json_put_u64(f, "{\"type\":\"explain\",\"ts_ns\":", x->ts_ns);
+	json_put_name(f, ",\"code\":", explain_code_name(x->code));
+	fputs(",\"text\":", f);
 	json_write_str(f, x->text, sizeof(x->text));
 	if (x->count)
-		fprintf(f, ",\"count\":%u", x->count);
+		json_put_u64(f, ",\"count\":", x->count);
 	if (!x->conn_id && x->pid) {
-		fprintf(f, ",\"pid\":%u,\"comm\":", x->pid);
+		json_put_u64(f, ",\"pid\":", x->pid);
+		fputs(",\"comm\":", f);
 		json_write_str(f, x->comm, sizeof(x->comm));
 	}
 	if (x->conn_id) {
-		fprintf(f, ",\"conn\":%llu,\"pid\":", (unsigned long long)x->conn_id);
+		json_put_u64(f, ",\"conn\":", x->conn_id);
 		if (x->pid) {
-			fprintf(f, "%u,\"comm\":", x->pid);
+			json_put_u64(f, ",\"pid\":", x->pid);
+			fputs(",\"comm\":", f);
 			json_write_str(f, x->comm, sizeof(x->comm));
 		} else {
-			fputs("null,\"comm\":null", f);
+			fputs(",\"pid\":null,\"comm\":null", f);
 		}
 		json_tuple(f, &x->t);
 	}
@@ -338,11 +343,12 @@ void json_connection(struct tw_output *out, const struct conn *c, __u64 end_ns)
 	FILE *f = out->f;
 	bool first = true;
 
-	fprintf(f, "{\"type\":\"connection\",\"ts_ns\":%llu,\"conn\":%llu,\"role\":\"%s\"",
-		(unsigned long long)end_ns, (unsigned long long)c->id,
-		role_names[c->role]);
+	json_put_u64(f, "{\"type\":\"connection\",\"ts_ns\":", end_ns);
+	json_put_u64(f, ",\"conn\":", c->id);
+	json_put_name(f, ",\"role\":", role_names[c->role]);
 	if (c->pid) {
-		fprintf(f, ",\"pid\":%u,\"comm\":", c->pid);
+		json_put_u64(f, ",\"pid\":", c->pid);
+		fputs(",\"comm\":", f);
 		json_write_str(f, c->comm, sizeof(c->comm));
 	} else {
 		fputs(",\"pid\":null,\"comm\":null", f);
@@ -352,16 +358,17 @@ void json_connection(struct tw_output *out, const struct conn *c, __u64 end_ns)
 	for (int i = 0; i < c->nhist; i++) {
 		__u64 until = i + 1 < c->nhist ? c->hist[i + 1].ts : end_ns;
 
-		fprintf(f, "%s{\"state\":\"%s\",\"since_ns\":%llu,\"ns\":%llu}",
-			i ? "," : "", tcp_state_name(c->hist[i].new),
-			(unsigned long long)c->hist[i].ts,
-			(unsigned long long)(until - c->hist[i].ts));
+		json_put_name(f, i ? ",{\"state\":" : "{\"state\":",
+			      tcp_state_name(c->hist[i].new));
+		json_put_u64(f, ",\"since_ns\":", c->hist[i].ts);
+		json_put_u64(f, ",\"ns\":", until - c->hist[i].ts);
+		fputc('}', f);
 	}
 	fputs("],\"codes\":[", f);
 	for (int code = 0; code < CODE_MAX; code++) {
 		if (!(c->codes & (1ULL << code)))
 			continue;
-		fprintf(f, "%s\"%s\"", first ? "" : ",", explain_code_name(code));
+		json_put_name(f, first ? "" : ",", explain_code_name(code));
 		first = false;
 	}
 	fputs("]}\n", f);
