@@ -127,7 +127,7 @@ static int timewait_socket(const struct diag_sock *d, void *ctx)
 /* The targets in namespace netns: their descriptors, one dump, then timewait. */
 static int snapshot_netns(struct snap *s, const __u32 *netns, int npids)
 {
-	int read = 0, err;
+	int read = 0, before, err;
 
 	s->nheld = 0;
 	memset(s->ports, 0, sizeof(s->ports));
@@ -140,11 +140,14 @@ static int snapshot_netns(struct snap *s, const __u32 *netns, int npids)
 	}
 	if (!read)
 		return -ESRCH;
-	if (s->nheld)
-		qsort(s->held, s->nheld, sizeof(*s->held), cmp_held);
+	/* A dump walks the whole connection hash: only when there is a socket to find. */
+	if (!s->nheld)
+		return 0;
+	qsort(s->held, s->nheld, sizeof(*s->held), cmp_held);
+	before = s->n;
 	err = sockdiag_dump(s->netns, ~0U, held_socket, s);
-	if (err < 0)
-		return err;
+	if (err < 0 || s->n == before)
+		return err < 0 ? err : 0;
 	err = sockdiag_dump(s->netns, 1U << S_TIME_WAIT | 1U << S_FIN_WAIT2,
 			    timewait_socket, s);
 	return err < 0 ? err : 0;
