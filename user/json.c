@@ -92,6 +92,22 @@ void json_put_u64(FILE *f, const char *key, unsigned long long v)
 	fwrite(p, 1, (size_t)(buf + sizeof(buf) - p), f);
 }
 
+void json_put_hex(FILE *f, const char *key, unsigned long long v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+
+	*--p = '"';
+	do {
+		*--p = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	*--p = 'x';
+	*--p = '0';
+	*--p = '"';
+	fputs(key, f);
+	fwrite(p, 1, (size_t)(buf + sizeof(buf) - p), f);
+}
+
 void json_put_s64(FILE *f, const char *key, long long v)
 {
 	if (v >= 0) {

@@ -20,6 +20,8 @@ void json_write_str(FILE *f, const char *s, size_t len);
  */
 void json_put_u64(FILE *f, const char *key, unsigned long long v);
 void json_put_s64(FILE *f, const char *key, long long v);
+/* As a string: "0x1f". */
+void json_put_hex(FILE *f, const char *key, unsigned long long v);
 /* A string known to need no escaping (names from tcpwatch's own tables). */
 void json_put_name(FILE *f, const char *key, const char *name);
 

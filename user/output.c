@@ -2,6 +2,7 @@
 /* Where events go, and what the formats share. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <string.h>
@@ -198,8 +199,30 @@ void output_connection(struct tw_output *out, const struct conn *c, __u64 end_ns
 	line_done(out);
 }
 
+/* Dotted quad without inet_ntop, which formats with sprintf (every event has two). */
+static bool ipv4_str(char *buf, size_t len, const __u8 *addr)
+{
+	char *p = buf;
+
+	if (len < INET_ADDRSTRLEN)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		unsigned int b = addr[i];
+
+		if (b >= 100)
+			*p++ = (char)('0' + b / 100);
+		if (b >= 10)
+			*p++ = (char)('0' + b / 10 % 10);
+		*p++ = (char)('0' + b % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+	return true;
+}
+
 void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr)
 {
+	if (family != AF_INET6 && ipv4_str(buf, len, addr))
+		return;
 	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf,
 		       (socklen_t)len))
 		snprintf(buf, len, "?");

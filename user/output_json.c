@@ -174,7 +174,7 @@ void json_event(struct tw_output *out, const struct tw_event *e)
 	json_owner(f, e);
 	json_endpoints(f, e->family, e->saddr, e->sport, e->daddr, e->dport);
 	json_details(f, e);
-	fprintf(f, ",\"sk\":\"0x%llx\"", (unsigned long long)e->skaddr);
+	json_put_hex(f, ",\"sk\":", e->skaddr);
 	json_put_u64(f, ",\"netns\":", e->netns);
 	json_put_u64(f, ",\"cpu_pid\":", e->cpu_pid);
 	fputs("}\n", f);
