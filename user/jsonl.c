@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,12 @@ static bool parse_escape(struct cursor *c, unsigned int *cp)
 	return true;
 }
 
+/* A byte of a string that stands for itself, and is a whole character. */
+static bool plain_ascii(unsigned char ch)
+{
+	return ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\';
+}
+
 static bool parse_string(struct cursor *c, char *out, size_t cap)
 {
 	size_t len = 0;
@@ -115,7 +122,19 @@ static bool parse_string(struct cursor *c, char *out, size_t cap)
 	c->p++;
 	while (c->p < c->end && *c->p != '"') {
 		unsigned int cp = (unsigned char)*c->p;
+		const char *run = c->p;
 
+		/* Plain ASCII, the common case: copied in one piece. */
+		while (run < c->end && plain_ascii((unsigned char)*run))
+			run++;
+		if (run > c->p) {
+			if (len + (size_t)(run - c->p) >= cap)
+				return fail(c, "string too long");
+			memcpy(out + len, c->p, (size_t)(run - c->p));
+			len += (size_t)(run - c->p);
+			c->p = run;
+			continue;
+		}
 		if (cp < 0x20)
 			return fail(c, "control character in string");
 		if (cp == '\\') {
@@ -145,12 +164,58 @@ static bool parse_string(struct cursor *c, char *out, size_t cap)
 	return true;
 }
 
+/* May c->p[0] continue a number? (As strchr() has it, NUL may.) */
+static bool number_char(char ch)
+{
+	return strchr("0123456789.eE+-", ch) != NULL;
+}
+
+/*
+ * The numbers of a recording are integers of at most 19 digits, which fit
+ * in 64 bits: those are read here, in one pass, with the results strtod()
+ * and strtoll()/strtoull() give. False, with nothing consumed, for any
+ * other number (and any error), left to parse_number's general path.
+ */
+static bool parse_short_int(struct cursor *c, struct jfield *f)
+{
+	const char *p = c->p;
+	bool negative = *p == '-';
+	unsigned long long v = 0;
+	int digits = 0;
+
+	p += negative;
+	while (p < c->end && *p >= '0' && *p <= '9' && digits < 19) {
+		v = v * 10 + (unsigned long long)(*p - '0');
+		p++;
+		digits++;
+	}
+	if (!digits || (digits > 1 && p[-digits] == '0') ||
+	    (p < c->end && number_char(*p)) || (negative && v > 1ULL << 63))
+		return false;
+	c->p = p;
+	f->type = J_NUM;
+	f->is_int = true;
+	f->negative = negative;
+	f->fits = negative || v <= LLONG_MAX;
+	if (negative) {
+		f->i = v == 1ULL << 63 ? LLONG_MIN : -(long long)v;
+		f->num = -(double)v;
+	} else {
+		f->u = v;
+		f->i = v > LLONG_MAX ? 0 : (long long)v;
+		f->num = (double)v;
+	}
+	return true;
+}
+
 static bool parse_number(struct cursor *c, struct jfield *f)
 {
 	const char *s = c->p;
 	char buf[64], *end;
 	size_t n;
 
+	if (parse_short_int(c, f))
+		return true;
 	if (c->p < c->end && *c->p == '-')
 		c->p++;
 	if (c->p >= c->end || *c->p < '0' || *c->p > '9')
@@ -158,7 +223,7 @@ static bool parse_number(struct cursor *c, struct jfield *f)
 	if (*c->p == '0' && c->p + 1 < c->end && c->p[1] >= '0' && c->p[1] <= '9')
 		return fail(c, "invalid number");
 	f->is_int = true;
-	while (c->p < c->end && strchr("0123456789.eE+-", *c->p)) {
+	while (c->p < c->end && number_char(*c->p)) {
 		if (strchr(".eE", *c->p))
 			f->is_int = false;
 		c->p++;
@@ -200,6 +265,8 @@ static bool parse_literal(struct cursor *c, struct jfield *f)
 		{ "true", J_BOOL, true }, { "false", J_BOOL, false }, { "null", J_NULL, false },
 	};
 
+	if (*c->p == '-' || (*c->p >= '0' && *c->p <= '9'))
+		return parse_number(c, f);
 	for (size_t i = 0; i < sizeof(lits) / sizeof(lits[0]); i++) {
 		size_t n = strlen(lits[i].word);
 
@@ -233,7 +300,8 @@ static bool parse_member(struct cursor *c, struct jobject *o)
 	if (o->n == JSONL_FIELDS)
 		return fail(c, "too many fields");
 	f = &o->f[o->n];
-	memset(f, 0, sizeof(*f));
+	/* Not str (256 bytes): parse_string writes it, ended, for a string. */
+	memset(f, 0, offsetof(struct jfield, str));
 	if (!parse_string(c, f->key, sizeof(f->key)))
 		return false;
 	skip_ws(c);

@@ -33,7 +33,8 @@ struct jfield {
 	bool fits;		/* i holds it */
 	bool negative;
 	double num;
-	char str[JSONL_STR_MAX];	/* decoded UTF-8 */
+	/* Decoded UTF-8, for a string only; last: the rest is cleared first. */
+	char str[JSONL_STR_MAX];
 };
 
 struct jobject {
