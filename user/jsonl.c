@@ -355,6 +355,50 @@ out:
 	return c.err ? -1 : 0;
 }
 
+/* FNV-1a, into the slots of struct jkeys. */
+static unsigned int key_slot(const char *key)
+{
+	unsigned int h = 2166136261u;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h % (2 * JSONL_KEYS_MAX);
+}
+
+void jsonl_keys_init(struct jkeys *k, const char *const *names, int n)
+{
+	memset(k, 0, sizeof(*k));
+	k->names = names;
+	k->n = n;
+	for (int i = 0; i < n; i++) {
+		unsigned int s = key_slot(names[i]);
+
+		while (k->slot[s])
+			s = (s + 1) % (2 * JSONL_KEYS_MAX);
+		k->slot[s] = (unsigned char)(i + 1);
+	}
+}
+
+void jsonl_index(const struct jobject *o, const struct jkeys *k,
+		 const struct jfield **by_key)
+{
+	memset(by_key, 0, sizeof(*by_key) * (size_t)k->n);
+	for (int i = 0; i < o->n; i++) {
+		unsigned int s = key_slot(o->f[i].key);
+
+		/* At most n slots are taken: the probe ends at a free one. */
+		for (; k->slot[s]; s = (s + 1) % (2 * JSONL_KEYS_MAX)) {
+			int id = k->slot[s] - 1;
+
+			if (!strcmp(k->names[id], o->f[i].key)) {
+				if (!by_key[id])
+					by_key[id] = &o->f[i];
+				break;
+			}
+		}
+	}
+}
+
 const struct jfield *jsonl_get(const struct jobject *o, const char *key)
 {
 	for (int i = 0; i < o->n; i++)
