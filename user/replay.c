@@ -33,6 +33,7 @@
 #include "sockdiag.h"
 
 #define LINE_MAX_BYTES	65536
+#define READ_BYTES	(256 * 1024)	/* read from the file at a time */
 #define MAX_ANSWERS	256	/* sock_diag answers after one record */
 
 /* The keys record.c writes, looked up by number (see jsonl_index). */
@@ -162,6 +163,8 @@ struct replay {
 	const char *path;
 	FILE *f;
 	struct jkeys keys;	/* key_names, for jsonl_index */
+	char *in;		/* READ_BYTES read from f, */
+	size_t in_pos, in_len;	/* in[in_pos, in_len) not yet used */
 	unsigned long lineno;	/* lines read so far */
 	unsigned long bad;
 	bool eof;
@@ -228,23 +231,38 @@ static enum record_type record_type(const char *type)
 static int read_line(struct replay *r, struct line *l)
 {
 	size_t n = 0;
-	bool over = false;
-	int c;
+	bool over = false, ended = false;
 
-	while ((c = getc_unlocked(r->f)) != EOF && c != '\n') {
-		if (n < LINE_MAX_BYTES)
-			l->text[n++] = (char)c;
-		else
+	while (!ended) {
+		const char *p = r->in + r->in_pos, *nl;
+		size_t piece;
+
+		if (r->in_pos == r->in_len) {
+			r->in_pos = 0;
+			r->in_len = fread(r->in, 1, READ_BYTES, r->f);
+			if (!r->in_len)
+				break;
+			p = r->in;
+		}
+		nl = memchr(p, '\n', r->in_len - r->in_pos);
+		piece = nl ? (size_t)(nl - p) : r->in_len - r->in_pos;
+		r->in_pos += piece + (nl != NULL);
+		ended = nl != NULL;
+		if (piece > LINE_MAX_BYTES - n) {
+			piece = LINE_MAX_BYTES - n;
 			over = true;
+		}
+		memcpy(l->text + n, p, piece);
+		n += piece;
 	}
-	if (c == EOF && n == 0 && !over) {
+	if (!ended && n == 0 && !over) {
 		r->eof = true;
 		return 0;
 	}
 	l->no = ++r->lineno;
 	l->text[n] = '\0';
 	l->len = n;
-	if (c == EOF)
+	if (!ended)
 		r->eof = true;
 	if (over) {
 		bad_line(r, l->no, "line longer than %d bytes: skipped", LINE_MAX_BYTES);
@@ -1038,7 +1056,8 @@ static int replay_file(struct replay *r)
 
 	r->cur = malloc(sizeof(*r->cur));
 	r->ahead = malloc(sizeof(*r->ahead));
-	if (!r->cur || !r->ahead) {
+	r->in = malloc(READ_BYTES);
+	if (!r->cur || !r->ahead || !r->in) {
 		fprintf(stderr, "tcpwatch: out of memory\n");
 		return 1;
 	}
@@ -1103,6 +1122,7 @@ int replay_main(const struct tw_options *o)
 	fclose(r.f);
 	free(r.cur);
 	free(r.ahead);
+	free(r.in);
 	err = output_close(&out);
 	if (err && err != -EPIPE && !status) {
 		fprintf(stderr, "tcpwatch: cannot write %s: %s\n", out.path,
