@@ -198,24 +198,65 @@ void output_connection(struct tw_output *out, const struct conn *c, __u64 end_ns
 	line_done(out);
 }
 
+/* v in decimal at p; returns the end. */
+static char *put_uint(char *p, unsigned int v)
+{
+	char digits[10];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		*p++ = digits[--n];
+	return p;
+}
+
+/*
+ * Every line of text shows two endpoints, and so does every explanation:
+ * an IPv4 address is spelled here as inet_ntop() spells it, without the
+ * sprintf() it makes per byte. IPv6 (with its :: rules) is left to it.
+ */
 void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr)
 {
+	char *p = buf;
+
+	if (family != AF_INET6 && len >= INET_ADDRSTRLEN) {
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				*p++ = '.';
+			p = put_uint(p, addr[i]);
+		}
+		*p = '\0';
+		return;
+	}
 	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf,
 		       (socklen_t)len))
 		snprintf(buf, len, "?");
 }
 
-/* ss's spelling: 127.0.0.1:80, [::1]:80. */
+/* ss's spelling: 127.0.0.1:80, [::1]:80 (cut to len as snprintf() would). */
 void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
 		  __u16 port)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN + 8], *p = s;
+	size_t n;
 
 	addr_str(a, sizeof(a), family, addr);
 	if (family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", a, port);
-	else
-		snprintf(buf, len, "%s:%u", a, port);
+		*p++ = '[';
+	p = stpcpy(p, a);
+	if (family == AF_INET6)
+		*p++ = ']';
+	*p++ = ':';
+	p = put_uint(p, port);
+	n = (size_t)(p - s);
+	if (!len)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
 }
 
 /*
