@@ -164,10 +164,11 @@ static bool parse_string(struct cursor *c, char *out, size_t cap)
 	return true;
 }
 
-/* May c->p[0] continue a number? (As strchr() has it, NUL may.) */
+/* What strchr("0123456789.eE+-", ch) finds: NUL too. */
 static bool number_char(char ch)
 {
-	return strchr("0123456789.eE+-", ch) != NULL;
+	return (ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' ||
+	       ch == '+' || ch == '-' || ch == '\0';
 }
 
 /*
