@@ -212,6 +212,25 @@ static char *put_uint(char *p, unsigned int v)
 	return p;
 }
 
+/* v < 10^width in width digits, zeros first, at p; returns the end. */
+static char *put_fixed(char *p, unsigned long v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + width;
+}
+
+/* s[0, n) into buf, a string of at most len - 1 bytes, as snprintf() cuts it. */
+static void put_cut(char *buf, size_t len, const char *s, size_t n)
+{
+	if (!len)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+}
+
 /*
  * Every line of text shows two endpoints, and so does every explanation:
  * an IPv4 address is spelled here as inet_ntop() spells it, without the
@@ -240,7 +259,6 @@ void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
 		  __u16 port)
 {
 	char a[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN + 8], *p = s;
-	size_t n;
 
 	addr_str(a, sizeof(a), family, addr);
 	if (family == AF_INET6)
@@ -250,13 +268,7 @@ void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
 		*p++ = ']';
 	*p++ = ':';
 	p = put_uint(p, port);
-	n = (size_t)(p - s);
-	if (!len)
-		return;
-	if (n >= len)
-		n = len - 1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
+	put_cut(buf, len, s, (size_t)(p - s));
 }
 
 /*
@@ -277,6 +289,7 @@ void clock_str(char *buf, size_t len, const struct tw_output *out,
 	time_t sec = (time_t)(real / 1000000000LL);
 	long nsec = (long)(real % 1000000000LL);
 	struct tm tm;
+	char s[48], *p;
 
 	/* Floor division: a stamp before the epoch still has a positive fraction. */
 	if (nsec < 0) {
@@ -295,8 +308,15 @@ void clock_str(char *buf, size_t len, const struct tw_output *out,
 		last[iso].sec = sec;
 		last[iso].valid = true;
 	}
-	if (iso)
-		snprintf(buf, len, "%s.%06ldZ", last[iso].hms, nsec / 1000);
-	else
-		snprintf(buf, len, "%s.%03ld", last[iso].hms, nsec / 1000000);
+	/* "%s.%06ldZ" or "%s.%03ld", without printf: a stamp on every line. */
+	p = s + strnlen(last[iso].hms, sizeof(last[iso].hms) - 1);
+	memcpy(s, last[iso].hms, (size_t)(p - s));
+	*p++ = '.';
+	if (iso) {
+		p = put_fixed(p, (unsigned long)nsec / 1000, 6);
+		*p++ = 'Z';
+	} else {
+		p = put_fixed(p, (unsigned long)nsec / 1000000, 3);
+	}
+	put_cut(buf, len, s, (size_t)(p - s));
 }
