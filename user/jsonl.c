@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,8 +18,9 @@ struct cursor {
 
 static void skip_ws(struct cursor *c)
 {
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' ||
-				 *c->p == '\r' || *c->p == '\n'))
+	/* Recordings have none: one comparison says so. */
+	while (c->p < c->end && (unsigned char)*c->p <= ' ' &&
+	       (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n'))
 		c->p++;
 }
 
@@ -106,6 +108,13 @@ static bool parse_escape(struct cursor *c, unsigned int *cp)
 	return true;
 }
 
+/* Bytes of a string that stand for themselves and are whole characters. */
+static const bool plain_ascii[256] = {
+	[' ' ... '!'] = true,		/* not '"' */
+	['#' ... '['] = true,		/* not '\\' */
+	[']' ... 0x7f] = true,
+};
+
 static bool parse_string(struct cursor *c, char *out, size_t cap)
 {
 	size_t len = 0;
@@ -115,7 +124,19 @@ static bool parse_string(struct cursor *c, char *out, size_t cap)
 	c->p++;
 	while (c->p < c->end && *c->p != '"') {
 		unsigned int cp = (unsigned char)*c->p;
+		const char *run = c->p;
 
+		/* Plain ASCII, the common case: copied in one piece. */
+		while (run < c->end && plain_ascii[(unsigned char)*run])
+			run++;
+		if (run > c->p) {
+			if (len + (size_t)(run - c->p) >= cap)
+				return fail(c, "string too long");
+			memcpy(out + len, c->p, (size_t)(run - c->p));
+			len += (size_t)(run - c->p);
+			c->p = run;
+			continue;
+		}
 		if (cp < 0x20)
 			return fail(c, "control character in string");
 		if (cp == '\\') {
@@ -145,12 +166,59 @@ static bool parse_string(struct cursor *c, char *out, size_t cap)
 	return true;
 }
 
+/* What strchr("0123456789.eE+-", ch) finds: NUL too. */
+static bool number_char(char ch)
+{
+	return (ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' ||
+	       ch == '+' || ch == '-' || ch == '\0';
+}
+
+/*
+ * The numbers of a recording are integers of at most 19 digits, which fit
+ * in 64 bits: those are read here, in one pass, with the results strtod()
+ * and strtoll()/strtoull() give. False, with nothing consumed, for any
+ * other number (and any error), left to parse_number's general path.
+ */
+static bool parse_short_int(struct cursor *c, struct jfield *f)
+{
+	const char *p = c->p;
+	bool negative = *p == '-';
+	unsigned long long v = 0;
+	int digits = 0;
+
+	p += negative;
+	while (p < c->end && *p >= '0' && *p <= '9' && digits < 19) {
+		v = v * 10 + (unsigned long long)(*p - '0');
+		p++;
+		digits++;
+	}
+	if (!digits || (digits > 1 && p[-digits] == '0') ||
+	    (p < c->end && number_char(*p)) || (negative && v > 1ULL << 63))
+		return false;
+	c->p = p;
+	f->type = J_NUM;
+	f->is_int = true;
+	f->negative = negative;
+	f->fits = negative || v <= LLONG_MAX;
+	if (negative) {
+		f->i = v == 1ULL << 63 ? LLONG_MIN : -(long long)v;
+		f->num = -(double)v;
+	} else {
+		f->u = v;
+		f->i = v > LLONG_MAX ? 0 : (long long)v;
+		f->num = (double)v;
+	}
+	return true;
+}
+
 static bool parse_number(struct cursor *c, struct jfield *f)
 {
 	const char *s = c->p;
 	char buf[64], *end;
 	size_t n;
 
+	if (parse_short_int(c, f))
+		return true;
 	if (c->p < c->end && *c->p == '-')
 		c->p++;
 	if (c->p >= c->end || *c->p < '0' || *c->p > '9')
@@ -158,7 +226,7 @@ static bool parse_number(struct cursor *c, struct jfield *f)
 	if (*c->p == '0' && c->p + 1 < c->end && c->p[1] >= '0' && c->p[1] <= '9')
 		return fail(c, "invalid number");
 	f->is_int = true;
-	while (c->p < c->end && strchr("0123456789.eE+-", *c->p)) {
+	while (c->p < c->end && number_char(*c->p)) {
 		if (strchr(".eE", *c->p))
 			f->is_int = false;
 		c->p++;
@@ -200,6 +268,8 @@ static bool parse_literal(struct cursor *c, struct jfield *f)
 		{ "true", J_BOOL, true }, { "false", J_BOOL, false }, { "null", J_NULL, false },
 	};
 
+	if (*c->p == '-' || (*c->p >= '0' && *c->p <= '9'))
+		return parse_number(c, f);
 	for (size_t i = 0; i < sizeof(lits) / sizeof(lits[0]); i++) {
 		size_t n = strlen(lits[i].word);
 
@@ -233,7 +303,8 @@ static bool parse_member(struct cursor *c, struct jobject *o)
 	if (o->n == JSONL_FIELDS)
 		return fail(c, "too many fields");
 	f = &o->f[o->n];
-	memset(f, 0, sizeof(*f));
+	/* Not str (256 bytes): parse_string writes it, ended, for a string. */
+	memset(f, 0, offsetof(struct jfield, str));
 	if (!parse_string(c, f->key, sizeof(f->key)))
 		return false;
 	skip_ws(c);
@@ -285,6 +356,50 @@ int jsonl_parse(const char *s, size_t len, struct jobject *o, const char **err)
 out:
 	*err = c.err;
 	return c.err ? -1 : 0;
+}
+
+/* FNV-1a, into the slots of struct jkeys. */
+static unsigned int key_slot(const char *key)
+{
+	unsigned int h = 2166136261u;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h % (2 * JSONL_KEYS_MAX);
+}
+
+void jsonl_keys_init(struct jkeys *k, const char *const *names, int n)
+{
+	memset(k, 0, sizeof(*k));
+	k->names = names;
+	k->n = n;
+	for (int i = 0; i < n; i++) {
+		unsigned int s = key_slot(names[i]);
+
+		while (k->slot[s])
+			s = (s + 1) % (2 * JSONL_KEYS_MAX);
+		k->slot[s] = (unsigned char)(i + 1);
+	}
+}
+
+void jsonl_index(const struct jobject *o, const struct jkeys *k,
+		 const struct jfield **by_key)
+{
+	memset(by_key, 0, sizeof(*by_key) * (size_t)k->n);
+	for (int i = 0; i < o->n; i++) {
+		unsigned int s = key_slot(o->f[i].key);
+
+		/* At most n slots are taken: the probe ends at a free one. */
+		for (; k->slot[s]; s = (s + 1) % (2 * JSONL_KEYS_MAX)) {
+			int id = k->slot[s] - 1;
+
+			if (!strcmp(k->names[id], o->f[i].key)) {
+				if (!by_key[id])
+					by_key[id] = &o->f[i];
+				break;
+			}
+		}
+	}
 }
 
 const struct jfield *jsonl_get(const struct jobject *o, const char *key)

@@ -33,7 +33,8 @@ struct jfield {
 	bool fits;		/* i holds it */
 	bool negative;
 	double num;
-	char str[JSONL_STR_MAX];	/* decoded UTF-8 */
+	/* Decoded UTF-8, for a string only; last: the rest is cleared first. */
+	char str[JSONL_STR_MAX];
 };
 
 struct jobject {
@@ -43,6 +44,27 @@ struct jobject {
 
 /* 0 on success; -1 with *err saying what was wrong. */
 int jsonl_parse(const char *s, size_t len, struct jobject *o, const char **err);
+
+/*
+ * Fields by number: a reader that looks up the same keys in object after
+ * object names them once (jsonl_keys_init), then finds all of an object's
+ * fields in one pass (jsonl_index) rather than comparing names at every
+ * look-up.
+ */
+#define JSONL_KEYS_MAX	64
+
+struct jkeys {
+	const char *const *names;
+	int n;
+	unsigned char slot[2 * JSONL_KEYS_MAX];	/* by hash: number + 1, or 0 */
+};
+
+/* names: n different keys (n <= JSONL_KEYS_MAX), numbered by position. */
+void jsonl_keys_init(struct jkeys *k, const char *const *names, int n);
+/* by_key[i]: the first field named k->names[i], or NULL, as jsonl_get. */
+void jsonl_index(const struct jobject *o, const struct jkeys *k,
+		 const struct jfield **by_key);
+
 const struct jfield *jsonl_get(const struct jobject *o, const char *key);
 /* The string value of key, or NULL when absent or not a string. */
 const char *jsonl_str(const struct jobject *o, const char *key);

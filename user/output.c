@@ -2,7 +2,6 @@
 /* Where events go, and what the formats share. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <string.h>
@@ -199,63 +198,77 @@ void output_connection(struct tw_output *out, const struct conn *c, __u64 end_ns
 	line_done(out);
 }
 
-/* Dotted quad without inet_ntop, which formats with sprintf (every event has two). */
-static bool ipv4_str(char *buf, size_t len, const __u8 *addr)
+/* v in decimal at p; returns the end. */
+static char *put_uint(char *p, unsigned int v)
+{
+	char digits[10];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		*p++ = digits[--n];
+	return p;
+}
+
+/* v < 10^width in width digits, zeros first, at p; returns the end. */
+static char *put_fixed(char *p, unsigned long v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + width;
+}
+
+/* s[0, n) into buf, a string of at most len - 1 bytes, as snprintf() cuts it. */
+static void put_cut(char *buf, size_t len, const char *s, size_t n)
+{
+	if (!len)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+}
+
+/*
+ * Every line of text shows two endpoints, and so does every explanation:
+ * an IPv4 address is spelled here as inet_ntop() spells it, without the
+ * sprintf() it makes per byte. IPv6 (with its :: rules) is left to it.
+ */
+void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr)
 {
 	char *p = buf;
 
-	if (len < INET_ADDRSTRLEN)
-		return false;
-	for (int i = 0; i < 4; i++) {
-		unsigned int b = addr[i];
-
-		if (b >= 100)
-			*p++ = (char)('0' + b / 100);
-		if (b >= 10)
-			*p++ = (char)('0' + b / 10 % 10);
-		*p++ = (char)('0' + b % 10);
-		*p++ = i < 3 ? '.' : '\0';
-	}
-	return true;
-}
-
-void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr)
-{
-	if (family != AF_INET6 && ipv4_str(buf, len, addr))
+	if (family != AF_INET6 && len >= INET_ADDRSTRLEN) {
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				*p++ = '.';
+			p = put_uint(p, addr[i]);
+		}
+		*p = '\0';
 		return;
+	}
 	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf,
 		       (socklen_t)len))
 		snprintf(buf, len, "?");
 }
 
-/* ss's spelling: 127.0.0.1:80, [::1]:80. */
+/* ss's spelling: 127.0.0.1:80, [::1]:80 (cut to len as snprintf() would). */
 void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
 		  __u16 port)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN + 8], *p = s;
 
 	addr_str(a, sizeof(a), family, addr);
 	if (family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", a, port);
-	else
-		snprintf(buf, len, "%s:%u", a, port);
-}
-
-/* hms.FFF[suffix]: what snprintf("%s.%0*lu%s") gives, without its cost. */
-static void fraction_str(char *buf, size_t len, const char *hms, unsigned long frac,
-			 int digits, const char *suffix)
-{
-	size_t n = strlen(hms), s = strlen(suffix);
-
-	if (n + 1 + (size_t)digits + s + 1 > len) {
-		snprintf(buf, len, "%s.%0*lu%s", hms, digits, frac, suffix);
-		return;
-	}
-	memcpy(buf, hms, n);
-	buf[n] = '.';
-	for (int i = digits; i > 0; i--, frac /= 10)
-		buf[n + (size_t)i] = (char)('0' + frac % 10);
-	memcpy(buf + n + 1 + digits, suffix, s + 1);
+		*p++ = '[';
+	p = stpcpy(p, a);
+	if (family == AF_INET6)
+		*p++ = ']';
+	*p++ = ':';
+	p = put_uint(p, port);
+	put_cut(buf, len, s, (size_t)(p - s));
 }
 
 /*
@@ -276,6 +289,7 @@ void clock_str(char *buf, size_t len, const struct tw_output *out,
 	time_t sec = (time_t)(real / 1000000000LL);
 	long nsec = (long)(real % 1000000000LL);
 	struct tm tm;
+	char s[48], *p;
 
 	/* Floor division: a stamp before the epoch still has a positive fraction. */
 	if (nsec < 0) {
@@ -294,8 +308,15 @@ void clock_str(char *buf, size_t len, const struct tw_output *out,
 		last[iso].sec = sec;
 		last[iso].valid = true;
 	}
-	if (iso)
-		fraction_str(buf, len, last[iso].hms, (unsigned long)nsec / 1000, 6, "Z");
-	else
-		fraction_str(buf, len, last[iso].hms, (unsigned long)nsec / 1000000, 3, "");
+	/* "%s.%06ldZ" or "%s.%03ld", without printf: a stamp on every line. */
+	p = s + strnlen(last[iso].hms, sizeof(last[iso].hms) - 1);
+	memcpy(s, last[iso].hms, (size_t)(p - s));
+	*p++ = '.';
+	if (iso) {
+		p = put_fixed(p, (unsigned long)nsec / 1000, 6);
+		*p++ = 'Z';
+	} else {
+		p = put_fixed(p, (unsigned long)nsec / 1000000, 3);
+	}
+	put_cut(buf, len, s, (size_t)(p - s));
 }

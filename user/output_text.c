@@ -13,6 +13,48 @@
 #define COMM_W	11
 #define ADDR_W	17
 
+/* The columns of an event's line; the last one takes the rest. */
+enum column { COL_TIME, COL_PID, COL_COMM, COL_LOCAL, COL_REMOTE, COL_EVENT, NCOLS };
+
+static const struct {
+	const char *header;
+	int width;
+	bool cut;	/* to its width */
+} columns[NCOLS] = {
+	[COL_TIME] = { "TIME", 12 },
+	[COL_PID] = { "PID", 7 },
+	[COL_COMM] = { "COMM", COMM_W, true },
+	[COL_LOCAL] = { "LOCAL", ADDR_W },
+	[COL_REMOTE] = { "REMOTE", ADDR_W },
+	[COL_EVENT] = { "EVENT", 0 },
+};
+
+/*
+ * One line, as printf's "%-12s %-7s %-11.11s %-17s %-17s %s\n" wrote it,
+ * without parsing that format for every event. Cells come from buffers of
+ * at most 96 bytes, so a line fits; a longer one would be cut, not overrun.
+ */
+static void put_row(FILE *f, const char *const cell[NCOLS])
+{
+	char line[512], *p = line, *end = line + sizeof(line) - 1;
+
+	for (int i = 0; i < NCOLS; i++) {
+		size_t n = strlen(cell[i]);
+
+		if (columns[i].cut && n > (size_t)columns[i].width)
+			n = (size_t)columns[i].width;
+		if (n > (size_t)(end - p))
+			n = (size_t)(end - p);
+		memcpy(p, cell[i], n);
+		p += n;
+		for (; (int)n < columns[i].width && p < end; n++)
+			*p++ = ' ';
+		if (p < end)
+			*p++ = i < NCOLS - 1 ? ' ' : '\n';
+	}
+	fwrite(line, 1, (size_t)(p - line), f);
+}
+
 /* Strings from the traced system may hold terminal escapes: show '?'. */
 static void printable(char *dst, const char *src, size_t len)
 {
@@ -125,8 +167,11 @@ void event_describe(char *buf, size_t len, const struct tw_event *e)
 
 void text_header(struct tw_output *out)
 {
-	fprintf(out->f, "%-12s %-7s %-*s %-*s %-*s %s\n", "TIME", "PID", COMM_W,
-		"COMM", ADDR_W, "LOCAL", ADDR_W, "REMOTE", "EVENT");
+	const char *cell[NCOLS];
+
+	for (int i = 0; i < NCOLS; i++)
+		cell[i] = columns[i].header;
+	put_row(out->f, cell);
 }
 
 void text_event(struct tw_output *out, const struct tw_event *e)
@@ -145,8 +190,9 @@ void text_event(struct tw_output *out, const struct tw_event *e)
 		strcpy(pid, "-");
 		strcpy(comm, "-");
 	}
-	fprintf(out->f, "%-12s %-7s %-*.*s %-*s %-*s %s\n", when, pid, COMM_W,
-		COMM_W, comm, ADDR_W, local, ADDR_W, remote, what);
+	put_row(out->f, (const char *const[NCOLS]){ [COL_TIME] = when,
+		[COL_PID] = pid, [COL_COMM] = comm, [COL_LOCAL] = local,
+		[COL_REMOTE] = remote, [COL_EVENT] = what });
 }
 
 /* "present: CLOSE_WAIT q 512/0 keepalive 7s": what a socket was at attach. */
@@ -180,8 +226,9 @@ void text_snapshot(struct tw_output *out, const struct snapshot_sock *s)
 		strcpy(pid, "-");
 		strcpy(comm, "-");
 	}
-	fprintf(out->f, "%-12s %-7s %-*.*s %-*s %-*s %s\n", when, pid, COMM_W,
-		COMM_W, comm, ADDR_W, local, ADDR_W, remote, what);
+	put_row(out->f, (const char *const[NCOLS]){ [COL_TIME] = when,
+		[COL_PID] = pid, [COL_COMM] = comm, [COL_LOCAL] = local,
+		[COL_REMOTE] = remote, [COL_EVENT] = what });
 }
 
 /* The action's endpoint from its log fields, if it has one. */
@@ -223,7 +270,7 @@ void text_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns)
 void text_explain(struct tw_output *out, const struct explanation *x)
 {
 	char text[EXPLAIN_TEXT_MAX];
-	const char *p = text;
+	const char *p = text, *line = text;	/* line: not written yet */
 	int col = fprintf(out->f, "  => %s: ", explain_code_name(x->code));
 
 	printable(text, x->text, sizeof(text) - 1);
@@ -231,17 +278,18 @@ void text_explain(struct tw_output *out, const struct explanation *x)
 		size_t word = strcspn(p, " ");
 
 		if (col + (int)word > 96 && col > 8) {
+			fwrite(line, 1, (size_t)(p - line), out->f);
 			fputs("\n     ", out->f);
+			line = p;
 			col = 5;
 		}
-		fwrite(p, 1, word, out->f);
 		col += (int)word;
 		p += word;
 		if (*p == ' ') {
-			fputc(' ', out->f);
 			col++;
 			p++;
 		}
 	}
+	fwrite(line, 1, (size_t)(p - line), out->f);
 	fputc('\n', out->f);
 }

@@ -33,10 +33,121 @@
 #include "sockdiag.h"
 
 #define LINE_MAX_BYTES	65536
+#define READ_BYTES	(256 * 1024)	/* read from the file at a time */
 #define MAX_ANSWERS	256	/* sock_diag answers after one record */
+
+/* The keys record.c writes, looked up by number (see jsonl_index). */
+enum key {
+	/* every record */
+	K_TYPE, K_TS_NS,
+	/* the header */
+	K_VERSION, K_MONO_TO_REAL_NS, K_STUCK, K_FOLLOW, K_SCENARIO, K_PIDS,
+	K_PORTS,
+	/* events */
+	K_EVENT, K_SK, K_PID, K_COMM, K_COMM_HEX, K_OWNER_HOW, K_CPU_PID,
+	K_NETNS, K_FAMILY, K_SADDR, K_SPORT, K_DADDR, K_DPORT, K_OLDSTATE,
+	K_NEWSTATE, K_FLAGS, K_VALUE, K_REASON, K_REASON_NAME, K_FD, K_ARG,
+	K_ARG2,
+	/* snapshots and sock_diag answers */
+	K_STATE, K_RQUEUE, K_WQUEUE, K_TIMER, K_EXPIRES_MS, K_RETRANS, K_INODE,
+	K_QUERY, K_RET, K_STATE_MASK,
+	/* lost, stop and scenario records */
+	K_COUNT, K_TOTAL, K_LOST, K_FILTERED, K_MALFORMED, K_NAME, K_STATUS,
+	K_EVENTS,
+	NKEYS
+};
+
+static const char *const key_names[NKEYS] = {
+	[K_TYPE] = "type",
+	[K_TS_NS] = "ts_ns",
+	[K_VERSION] = "version",
+	[K_MONO_TO_REAL_NS] = "mono_to_real_ns",
+	[K_STUCK] = "stuck",
+	[K_FOLLOW] = "follow",
+	[K_SCENARIO] = "scenario",
+	[K_PIDS] = "pids",
+	[K_PORTS] = "ports",
+	[K_EVENT] = "event",
+	[K_SK] = "sk",
+	[K_PID] = "pid",
+	[K_COMM] = "comm",
+	[K_COMM_HEX] = "comm_hex",
+	[K_OWNER_HOW] = "owner_how",
+	[K_CPU_PID] = "cpu_pid",
+	[K_NETNS] = "netns",
+	[K_FAMILY] = "family",
+	[K_SADDR] = "saddr",
+	[K_SPORT] = "sport",
+	[K_DADDR] = "daddr",
+	[K_DPORT] = "dport",
+	[K_OLDSTATE] = "oldstate",
+	[K_NEWSTATE] = "newstate",
+	[K_FLAGS] = "flags",
+	[K_VALUE] = "value",
+	[K_REASON] = "reason",
+	[K_REASON_NAME] = "reason_name",
+	[K_FD] = "fd",
+	[K_ARG] = "arg",
+	[K_ARG2] = "arg2",
+	[K_STATE] = "state",
+	[K_RQUEUE] = "rqueue",
+	[K_WQUEUE] = "wqueue",
+	[K_TIMER] = "timer",
+	[K_EXPIRES_MS] = "expires_ms",
+	[K_RETRANS] = "retrans",
+	[K_INODE] = "inode",
+	[K_QUERY] = "query",
+	[K_RET] = "ret",
+	[K_STATE_MASK] = "state_mask",
+	[K_COUNT] = "count",
+	[K_TOTAL] = "total",
+	[K_LOST] = "lost",
+	[K_FILTERED] = "filtered",
+	[K_MALFORMED] = "malformed",
+	[K_NAME] = "name",
+	[K_STATUS] = "status",
+	[K_EVENTS] = "events",
+};
+
+_Static_assert(NKEYS <= JSONL_KEYS_MAX, "more keys than struct jkeys holds");
+
+/* The records, by their "type". */
+enum record_type {
+	R_UNKNOWN,
+	R_EVENT,
+	R_DIAG,
+	R_SNAPSHOT,
+	R_TICK,
+	R_START,
+	R_END,
+	R_LOST,
+	R_STOP,
+	R_ACTION,
+	R_SCENARIO_START,
+	R_SCENARIO,
+	R_RECORDING,
+	NRECORD_TYPES
+};
+
+static const char *const record_type_names[NRECORD_TYPES] = {
+	[R_EVENT] = "event",
+	[R_DIAG] = "diag",
+	[R_SNAPSHOT] = "snapshot",
+	[R_TICK] = "tick",
+	[R_START] = "start",
+	[R_END] = "end",
+	[R_LOST] = "lost",
+	[R_STOP] = "stop",
+	[R_ACTION] = "action",
+	[R_SCENARIO_START] = "scenario_start",
+	[R_SCENARIO] = "scenario",
+	[R_RECORDING] = "recording",
+};
 
 struct line {
 	struct jobject o;
+	const struct jfield *field[NKEYS];	/* o's fields by key, or NULL */
+	enum record_type type;
 	unsigned long no;
 	char text[LINE_MAX_BYTES + 1];	/* the line as read (actions keep it) */
 	size_t len;
@@ -51,6 +162,9 @@ struct answer {
 struct replay {
 	const char *path;
 	FILE *f;
+	struct jkeys keys;	/* key_names, for jsonl_index */
+	char *in;		/* READ_BYTES read from f, */
+	size_t in_pos, in_len;	/* in[in_pos, in_len) not yet used */
 	unsigned long lineno;	/* lines read so far */
 	unsigned long bad;
 	bool eof;
@@ -94,6 +208,22 @@ static bool bad_line(struct replay *r, unsigned long no, const char *fmt, ...)
 	return false;
 }
 
+/* The string value of key k, or NULL when absent or not a string. */
+static const char *str_field(const struct line *l, enum key k)
+{
+	const struct jfield *f = l->field[k];
+
+	return f && f->type == J_STR ? f->str : NULL;
+}
+
+static enum record_type record_type(const char *type)
+{
+	for (int t = R_UNKNOWN + 1; t < NRECORD_TYPES; t++)
+		if (!strcmp(type, record_type_names[t]))
+			return t;
+	return R_UNKNOWN;
+}
+
 /*
  * The next line into l, at most LINE_MAX_BYTES. Returns 1, 0 at the end,
  * -1 for a line that was too long (reported; its rest is skipped).
@@ -101,23 +231,38 @@ static bool bad_line(struct replay *r, unsigned long no, const char *fmt, ...)
 static int read_line(struct replay *r, struct line *l)
 {
 	size_t n = 0;
-	bool over = false;
-	int c;
+	bool over = false, ended = false;
 
-	while ((c = getc_unlocked(r->f)) != EOF && c != '\n') {
-		if (n < LINE_MAX_BYTES)
-			l->text[n++] = (char)c;
-		else
+	while (!ended) {
+		const char *p = r->in + r->in_pos, *nl;
+		size_t piece;
+
+		if (r->in_pos == r->in_len) {
+			r->in_pos = 0;
+			r->in_len = fread(r->in, 1, READ_BYTES, r->f);
+			if (!r->in_len)
+				break;
+			p = r->in;
+		}
+		nl = memchr(p, '\n', r->in_len - r->in_pos);
+		piece = nl ? (size_t)(nl - p) : r->in_len - r->in_pos;
+		r->in_pos += piece + (nl != NULL);
+		ended = nl != NULL;
+		if (piece > LINE_MAX_BYTES - n) {
+			piece = LINE_MAX_BYTES - n;
 			over = true;
+		}
+		memcpy(l->text + n, p, piece);
+		n += piece;
 	}
-	if (c == EOF && n == 0 && !over) {
+	if (!ended && n == 0 && !over) {
 		r->eof = true;
 		return 0;
 	}
 	l->no = ++r->lineno;
 	l->text[n] = '\0';
 	l->len = n;
-	if (c == EOF)
+	if (!ended)
 		r->eof = true;
 	if (over) {
 		bad_line(r, l->no, "line longer than %d bytes: skipped", LINE_MAX_BYTES);
@@ -150,10 +295,12 @@ static bool next_record(struct replay *r, struct line *l)
 				 r->eof ? ": the recording is cut short here" : "");
 			continue;
 		}
-		if (!jsonl_str(&l->o, "type")) {
+		jsonl_index(&l->o, &r->keys, l->field);
+		if (!str_field(l, K_TYPE)) {
 			bad_line(r, l->no, "no \"type\" string");
 			continue;
 		}
+		l->type = record_type(str_field(l, K_TYPE));
 		return true;
 	}
 	return false;
@@ -181,73 +328,68 @@ static const struct line *peek(struct replay *r)
 	return r->have_ahead ? r->ahead : NULL;
 }
 
-static bool is_type(const struct line *l, const char *type)
-{
-	return !strcmp(jsonl_str(&l->o, "type"), type);
-}
-
 /* ---- fields ------------------------------------------------------------- */
 
-static bool missing(struct replay *r, const struct line *l, const char *key,
+static bool missing(struct replay *r, const struct line *l, enum key k,
 		    const char *what)
 {
-	if (!jsonl_get(&l->o, key))
-		return bad_line(r, l->no, "missing field \"%s\"", key);
-	return bad_line(r, l->no, "field \"%s\": expected %s", key, what);
+	if (!l->field[k])
+		return bad_line(r, l->no, "missing field \"%s\"", key_names[k]);
+	return bad_line(r, l->no, "field \"%s\": expected %s", key_names[k], what);
 }
 
-static bool get_u64(struct replay *r, const struct line *l, const char *key,
+static bool get_u64(struct replay *r, const struct line *l, enum key k,
 		    __u64 max, __u64 *v)
 {
-	const struct jfield *f = jsonl_get(&l->o, key);
+	const struct jfield *f = l->field[k];
 
 	if (!f || f->type != J_NUM || !f->is_int || f->negative || f->u > max)
-		return missing(r, l, key, "a non-negative integer in range");
+		return missing(r, l, k, "a non-negative integer in range");
 	*v = f->u;
 	return true;
 }
 
-static bool get_u32(struct replay *r, const struct line *l, const char *key,
+static bool get_u32(struct replay *r, const struct line *l, enum key k,
 		    __u32 max, __u32 *v)
 {
 	__u64 x;
 
-	if (!get_u64(r, l, key, max, &x))
+	if (!get_u64(r, l, k, max, &x))
 		return false;
 	*v = (__u32)x;
 	return true;
 }
 
-static bool get_s32(struct replay *r, const struct line *l, const char *key,
+static bool get_s32(struct replay *r, const struct line *l, enum key k,
 		    __s32 *v)
 {
-	const struct jfield *f = jsonl_get(&l->o, key);
+	const struct jfield *f = l->field[k];
 
 	if (!f || f->type != J_NUM || !f->is_int || !f->fits ||
 	    f->i < INT_MIN || f->i > INT_MAX)
-		return missing(r, l, key, "a 32-bit integer");
+		return missing(r, l, k, "a 32-bit integer");
 	*v = (__s32)f->i;
 	return true;
 }
 
-static bool get_str(struct replay *r, const struct line *l, const char *key,
+static bool get_str(struct replay *r, const struct line *l, enum key k,
 		    const char **v)
 {
-	*v = jsonl_str(&l->o, key);
-	return *v ? true : missing(r, l, key, "a string");
+	*v = str_field(l, k);
+	return *v ? true : missing(r, l, k, "a string");
 }
 
 /* A number, or null for 0 (pid, inode). */
 static bool get_u64_or_null(struct replay *r, const struct line *l,
-			    const char *key, __u64 max, __u64 *v)
+			    enum key k, __u64 max, __u64 *v)
 {
-	const struct jfield *f = jsonl_get(&l->o, key);
+	const struct jfield *f = l->field[k];
 
 	if (f && f->type == J_NULL) {
 		*v = 0;
 		return true;
 	}
-	return get_u64(r, l, key, max, v);
+	return get_u64(r, l, k, max, v);
 }
 
 static int hex_digit(char c)
@@ -277,25 +419,25 @@ static bool parse_hex(const char *s, __u8 *out, size_t len)
 }
 
 /* As record.c writes it: text for AF_INET/AF_INET6, else 32 hex digits. */
-static bool get_addr(struct replay *r, const struct line *l, const char *key,
+static bool get_addr(struct replay *r, const struct line *l, enum key k,
 		     __u16 family, __u8 *addr)
 {
 	const char *s;
 
 	memset(addr, 0, 16);
-	if (!get_str(r, l, key, &s))
+	if (!get_str(r, l, k, &s))
 		return false;
 	if (family == AF_INET || family == AF_INET6 ? inet_pton(family, s, addr) == 1 :
 	    parse_hex(s, addr, 16))
 		return true;
-	return bad_line(r, l->no, "field \"%s\": not an address", key);
+	return bad_line(r, l->no, "field \"%s\": not an address", key_names[k]);
 }
 
 static bool get_family_name(struct replay *r, const struct line *l, __u16 *family)
 {
 	const char *s;
 
-	if (!get_str(r, l, "family", &s))
+	if (!get_str(r, l, K_FAMILY, &s))
 		return false;
 	if (!strcmp(s, "AF_INET") || !strcmp(s, "AF_INET6")) {
 		*family = !strcmp(s, "AF_INET") ? AF_INET : AF_INET6;
@@ -307,8 +449,8 @@ static bool get_family_name(struct replay *r, const struct line *l, __u16 *famil
 /* comm_hex when present (exact bytes), else comm; null: no name. */
 static bool get_comm(struct replay *r, const struct line *l, char *comm)
 {
-	const char *hex = jsonl_str(&l->o, "comm_hex");
-	const struct jfield *f = jsonl_get(&l->o, "comm");
+	const char *hex = str_field(l, K_COMM_HEX);
+	const struct jfield *f = l->field[K_COMM];
 	size_t n;
 
 	memset(comm, 0, TW_COMM_LEN);
@@ -322,7 +464,7 @@ static bool get_comm(struct replay *r, const struct line *l, char *comm)
 	if (f && f->type == J_NULL)
 		return true;
 	if (!f || f->type != J_STR)
-		return missing(r, l, "comm", "a string or null");
+		return missing(r, l, K_COMM, "a string or null");
 	n = strlen(f->str);
 	if (n >= TW_COMM_LEN)
 		return bad_line(r, l->no, "field \"comm\": longer than a process name");
@@ -340,41 +482,41 @@ static bool parse_event(struct replay *r, const struct line *l, struct tw_event 
 	int t;
 
 	memset(e, 0, sizeof(*e));
-	if (!get_str(r, l, "event", &type))
+	if (!get_str(r, l, K_EVENT, &type))
 		return false;
 	t = event_type_parse(type);
 	if (t < 0)
 		return bad_line(r, l->no, "field \"event\": unknown event type");
 	e->type = (__u8)t;
-	if (!get_u64(r, l, "ts_ns", ~0ULL, &e->ts_ns) ||
-	    !get_u32(r, l, "pid", ~0U, &e->pid) || !get_comm(r, l, e->comm) ||
-	    !get_u32(r, l, "owner_how", 255, &owner) ||
-	    !get_u32(r, l, "cpu_pid", ~0U, &e->cpu_pid) ||
-	    !get_u32(r, l, "netns", ~0U, &e->netns) ||
-	    !get_u32(r, l, "family", 65535, &family) ||
-	    !get_addr(r, l, "saddr", (__u16)family, e->saddr) ||
-	    !get_u32(r, l, "sport", 65535, &sport) ||
-	    !get_addr(r, l, "daddr", (__u16)family, e->daddr) ||
-	    !get_u32(r, l, "dport", 65535, &dport) ||
-	    !get_u32(r, l, "oldstate", 255, &old) ||
-	    !get_u32(r, l, "newstate", 255, &new) ||
-	    !get_u32(r, l, "flags", 255, &flags) ||
-	    !get_s32(r, l, "value", &value) ||
-	    !get_u32(r, l, "reason", ~0U, &e->reason) ||
-	    !get_s32(r, l, "fd", &fd) || !get_u32(r, l, "arg", ~0U, &e->arg) ||
-	    !get_s32(r, l, "arg2", &arg2))
+	if (!get_u64(r, l, K_TS_NS, ~0ULL, &e->ts_ns) ||
+	    !get_u32(r, l, K_PID, ~0U, &e->pid) || !get_comm(r, l, e->comm) ||
+	    !get_u32(r, l, K_OWNER_HOW, 255, &owner) ||
+	    !get_u32(r, l, K_CPU_PID, ~0U, &e->cpu_pid) ||
+	    !get_u32(r, l, K_NETNS, ~0U, &e->netns) ||
+	    !get_u32(r, l, K_FAMILY, 65535, &family) ||
+	    !get_addr(r, l, K_SADDR, (__u16)family, e->saddr) ||
+	    !get_u32(r, l, K_SPORT, 65535, &sport) ||
+	    !get_addr(r, l, K_DADDR, (__u16)family, e->daddr) ||
+	    !get_u32(r, l, K_DPORT, 65535, &dport) ||
+	    !get_u32(r, l, K_OLDSTATE, 255, &old) ||
+	    !get_u32(r, l, K_NEWSTATE, 255, &new) ||
+	    !get_u32(r, l, K_FLAGS, 255, &flags) ||
+	    !get_s32(r, l, K_VALUE, &value) ||
+	    !get_u32(r, l, K_REASON, ~0U, &e->reason) ||
+	    !get_s32(r, l, K_FD, &fd) || !get_u32(r, l, K_ARG, ~0U, &e->arg) ||
+	    !get_s32(r, l, K_ARG2, &arg2))
 		return false;
 	{
-		const char *sk = jsonl_str(&l->o, "sk");
+		const char *sk = str_field(l, K_SK);
 		char *end;
 
 		if (!sk || strncmp(sk, "0x", 2) || !sk[2] ||
 		    strspn(sk + 2, "0123456789abcdefABCDEF") != strlen(sk + 2) ||
 		    strlen(sk + 2) > 16)
-			return missing(r, l, "sk", "a hexadecimal string (\"0x...\")");
+			return missing(r, l, K_SK, "a hexadecimal string (\"0x...\")");
 		e->skaddr = strtoull(sk + 2, &end, 16);
 	}
-	reason = jsonl_str(&l->o, "reason_name");
+	reason = str_field(l, K_REASON_NAME);
 	if (reason && rst_reason_set(e->reason, reason))
 		return bad_line(r, l->no, "field \"reason_name\": not a reset reason");
 	e->family = (__u16)family;
@@ -399,21 +541,21 @@ static bool parse_snapshot(struct replay *r, const struct line *l,
 	int t;
 
 	memset(s, 0, sizeof(*s));
-	if (!get_u64(r, l, "ts_ns", ~0ULL, &s->ts_ns) ||
-	    !get_u64_or_null(r, l, "pid", ~0U, &pid) || !get_comm(r, l, s->comm) ||
+	if (!get_u64(r, l, K_TS_NS, ~0ULL, &s->ts_ns) ||
+	    !get_u64_or_null(r, l, K_PID, ~0U, &pid) || !get_comm(r, l, s->comm) ||
 	    !get_family_name(r, l, &s->t.family) ||
-	    !get_addr(r, l, "saddr", s->t.family, s->t.saddr) ||
-	    !get_u32(r, l, "sport", 65535, &sport) ||
-	    !get_addr(r, l, "daddr", s->t.family, s->t.daddr) ||
-	    !get_u32(r, l, "dport", 65535, &dport) ||
-	    !get_str(r, l, "state", &state) ||
-	    !get_u32(r, l, "rqueue", ~0U, &s->rqueue) ||
-	    !get_u32(r, l, "wqueue", ~0U, &s->wqueue) ||
-	    !get_str(r, l, "timer", &timer) ||
-	    !get_u32(r, l, "expires_ms", ~0U, &s->expires_ms) ||
-	    !get_u32(r, l, "retrans", 255, &retrans) ||
-	    !get_u64_or_null(r, l, "inode", ~0ULL, &s->inode) ||
-	    !get_u32(r, l, "netns", ~0U, &s->netns))
+	    !get_addr(r, l, K_SADDR, s->t.family, s->t.saddr) ||
+	    !get_u32(r, l, K_SPORT, 65535, &sport) ||
+	    !get_addr(r, l, K_DADDR, s->t.family, s->t.daddr) ||
+	    !get_u32(r, l, K_DPORT, 65535, &dport) ||
+	    !get_str(r, l, K_STATE, &state) ||
+	    !get_u32(r, l, K_RQUEUE, ~0U, &s->rqueue) ||
+	    !get_u32(r, l, K_WQUEUE, ~0U, &s->wqueue) ||
+	    !get_str(r, l, K_TIMER, &timer) ||
+	    !get_u32(r, l, K_EXPIRES_MS, ~0U, &s->expires_ms) ||
+	    !get_u32(r, l, K_RETRANS, 255, &retrans) ||
+	    !get_u64_or_null(r, l, K_INODE, ~0ULL, &s->inode) ||
+	    !get_u32(r, l, K_NETNS, ~0U, &s->netns))
 		return false;
 	s->state = tcp_state_parse(state);
 	if (s->state < 0)
@@ -436,28 +578,28 @@ static bool parse_diag(struct replay *r, const struct line *l, struct answer *a)
 	__s32 ret;
 
 	memset(a, 0, sizeof(*a));
-	if (!get_str(r, l, "query", &kind) ||
-	    !get_u32(r, l, "netns", ~0U, &a->q.netns) ||
-	    !get_s32(r, l, "ret", &ret) || !get_u32(r, l, "sport", 65535, &sport))
+	if (!get_str(r, l, K_QUERY, &kind) ||
+	    !get_u32(r, l, K_NETNS, ~0U, &a->q.netns) ||
+	    !get_s32(r, l, K_RET, &ret) || !get_u32(r, l, K_SPORT, 65535, &sport))
 		return false;
 	a->a.ret = ret;
 	a->q.sport = (__u16)sport;
 	if (!strcmp(kind, "count")) {
 		a->q.kind = DIAG_COUNT;
-		return get_u32(r, l, "state_mask", ~0U, &a->q.state_mask);
+		return get_u32(r, l, K_STATE_MASK, ~0U, &a->q.state_mask);
 	}
 	if (strcmp(kind, "lookup"))
 		return bad_line(r, l->no, "field \"query\": expected lookup or count");
 	a->q.kind = DIAG_LOOKUP;
-	if (!get_u32(r, l, "family", 65535, &family) ||
-	    !get_addr(r, l, "saddr", (__u16)family, a->q.saddr) ||
-	    !get_addr(r, l, "daddr", (__u16)family, a->q.daddr) ||
-	    !get_u32(r, l, "dport", 65535, &dport) ||
-	    !get_u32(r, l, "state", 255, &state) ||
-	    !get_u32(r, l, "expires_ms", ~0U, &a->a.sock.expires_ms) ||
-	    !get_u32(r, l, "rqueue", ~0U, &a->a.sock.rqueue) ||
-	    !get_u32(r, l, "wqueue", ~0U, &a->a.sock.wqueue) ||
-	    !get_u64(r, l, "inode", ~0ULL, &a->a.sock.inode))
+	if (!get_u32(r, l, K_FAMILY, 65535, &family) ||
+	    !get_addr(r, l, K_SADDR, (__u16)family, a->q.saddr) ||
+	    !get_addr(r, l, K_DADDR, (__u16)family, a->q.daddr) ||
+	    !get_u32(r, l, K_DPORT, 65535, &dport) ||
+	    !get_u32(r, l, K_STATE, 255, &state) ||
+	    !get_u32(r, l, K_EXPIRES_MS, ~0U, &a->a.sock.expires_ms) ||
+	    !get_u32(r, l, K_RQUEUE, ~0U, &a->a.sock.rqueue) ||
+	    !get_u32(r, l, K_WQUEUE, ~0U, &a->a.sock.wqueue) ||
+	    !get_u64(r, l, K_INODE, ~0ULL, &a->a.sock.inode))
 		return false;
 	a->q.family = (__u16)family;
 	a->q.dport = (__u16)dport;
@@ -466,14 +608,14 @@ static bool parse_diag(struct replay *r, const struct line *l, struct answer *a)
 }
 
 /* "1234,1240": at most max numbers in [1, limit], separated by commas. */
-static bool parse_list(struct replay *r, const struct line *l, const char *key,
+static bool parse_list(struct replay *r, const struct line *l, enum key k,
 		       long limit, int max, long *v, int *n)
 {
 	const char *s;
 	char *end;
 
 	*n = 0;
-	if (!get_str(r, l, key, &s))
+	if (!get_str(r, l, k, &s))
 		return false;
 	while (*s) {
 		long x = strtol(s, &end, 10);
@@ -481,7 +623,7 @@ static bool parse_list(struct replay *r, const struct line *l, const char *key,
 		if (end == s || x <= 0 || x > limit || *n == max ||
 		    (*end && *end != ','))
 			return bad_line(r, l->no, "field \"%s\": expected numbers "
-					"separated by commas", key);
+					"separated by commas", key_names[k]);
 		v[(*n)++] = x;
 		s = *end ? end + 1 : end;
 	}
@@ -491,12 +633,12 @@ static bool parse_list(struct replay *r, const struct line *l, const char *key,
 /* What was traced: pids, ports, family, as the options said. */
 static bool parse_target(struct replay *r, const struct line *l, struct tw_options *o)
 {
-	const char *family = jsonl_str(&l->o, "family");
+	const char *family = str_field(l, K_FAMILY);
 	long pids[TW_MAX_PIDS], ports[TW_MAX_PORTS];
 	int npids, nports;
 
-	if (!parse_list(r, l, "pids", INT_MAX, TW_MAX_PIDS, pids, &npids) ||
-	    !parse_list(r, l, "ports", 65535, TW_MAX_PORTS, ports, &nports))
+	if (!parse_list(r, l, K_PIDS, INT_MAX, TW_MAX_PIDS, pids, &npids) ||
+	    !parse_list(r, l, K_PORTS, 65535, TW_MAX_PORTS, ports, &nports))
 		return false;
 	if (family && strcmp(family, "AF_INET") && strcmp(family, "AF_INET6"))
 		return bad_line(r, l->no, "field \"family\": expected AF_INET, "
@@ -524,26 +666,26 @@ static bool scenario_name_ok(const char *s)
 
 static bool parse_header(struct replay *r, const struct line *l)
 {
-	const struct jfield *stuck = jsonl_get(&l->o, "stuck");
-	const struct jfield *follow = jsonl_get(&l->o, "follow");
-	const char *scenario = jsonl_str(&l->o, "scenario");
+	const struct jfield *stuck = l->field[K_STUCK];
+	const struct jfield *follow = l->field[K_FOLLOW];
+	const char *scenario = str_field(l, K_SCENARIO);
 	__u64 version;
 	__s64 offset;
-	const struct jfield *off = jsonl_get(&l->o, "mono_to_real_ns");
+	const struct jfield *off = l->field[K_MONO_TO_REAL_NS];
 
-	if (!get_u64(r, l, "version", ~0ULL, &version))
+	if (!get_u64(r, l, K_VERSION, ~0ULL, &version))
 		return false;
 	if (version != RECORD_VERSION)
 		return bad_line(r, l->no, "recording format version %llu: this tcpwatch "
 				"reads version %d", (unsigned long long)version,
 				RECORD_VERSION);
 	if (!off || off->type != J_NUM || !off->is_int || !off->fits)
-		return missing(r, l, "mono_to_real_ns", "an integer");
+		return missing(r, l, K_MONO_TO_REAL_NS, "an integer");
 	offset = off->i;
 	if (!stuck || stuck->type != J_NUM || !(stuck->num > 0) || stuck->num > 1e7)
-		return missing(r, l, "stuck", "seconds > 0");
+		return missing(r, l, K_STUCK, "seconds > 0");
 	if (!follow || follow->type != J_BOOL)
-		return missing(r, l, "follow", "true or false");
+		return missing(r, l, K_FOLLOW, "true or false");
 	if (!parse_target(r, l, &r->opts))
 		return false;
 	r->opts.stuck = stuck->num;
@@ -664,7 +806,7 @@ static void collect_answers(struct replay *r)
 	const struct line *next;
 
 	r->nanswers = 0;
-	while ((next = peek(r)) && is_type(next, "diag")) {
+	while ((next = peek(r)) && next->type == R_DIAG) {
 		struct answer a;
 
 		if (parse_diag(r, next, &a) && r->nanswers < MAX_ANSWERS)
@@ -701,17 +843,17 @@ static void on_snapshot(struct replay *r, const struct line *l)
 }
 
 /* start: the session begins; tick: the detectors run; end: the last checks. */
-static void on_stamp(struct replay *r, const struct line *l, const char *type)
+static void on_stamp(struct replay *r, const struct line *l)
 {
 	__u64 ts;
 
-	if (!get_u64(r, l, "ts_ns", ~0ULL, &ts) || !session_open(r, l->no))
+	if (!get_u64(r, l, K_TS_NS, ~0ULL, &ts) || !session_open(r, l->no))
 		return;
 	r->last_ts = ts;
-	if (!strcmp(type, "start")) {
+	if (l->type == R_START) {
 		if (r->report)
 			report_begin_session(r->report, ts);
-	} else if (!strcmp(type, "end")) {
+	} else if (l->type == R_END) {
 		session_end(r, ts);
 	} else if (!r->ended) {
 		analyzer_tick(r->an, ts);
@@ -722,9 +864,9 @@ static void on_lost(struct replay *r, const struct line *l)
 {
 	__u64 ts, count, total;
 
-	if (!get_u64(r, l, "ts_ns", ~0ULL, &ts) ||
-	    !get_u64(r, l, "count", ~0ULL, &count) ||
-	    !get_u64(r, l, "total", ~0ULL, &total))
+	if (!get_u64(r, l, K_TS_NS, ~0ULL, &ts) ||
+	    !get_u64(r, l, K_COUNT, ~0ULL, &count) ||
+	    !get_u64(r, l, K_TOTAL, ~0ULL, &total))
 		return;
 	output_lost(r->out, ts, count, total);
 	r->stats.lost = total;
@@ -734,10 +876,10 @@ static void on_stop(struct replay *r, const struct line *l)
 {
 	__u64 ts;
 
-	if (!get_u64(r, l, "ts_ns", ~0ULL, &ts) ||
-	    !get_u64(r, l, "lost", ~0ULL, &r->stats.lost) ||
-	    !get_u64(r, l, "filtered", ~0ULL, &r->stats.filtered) ||
-	    !get_u64(r, l, "malformed", ~0ULL, &r->stats.malformed))
+	if (!get_u64(r, l, K_TS_NS, ~0ULL, &ts) ||
+	    !get_u64(r, l, K_LOST, ~0ULL, &r->stats.lost) ||
+	    !get_u64(r, l, K_FILTERED, ~0ULL, &r->stats.filtered) ||
+	    !get_u64(r, l, K_MALFORMED, ~0ULL, &r->stats.malformed))
 		return;
 	session_stop(r, ts);
 }
@@ -748,7 +890,7 @@ static void on_scenario_start(struct replay *r, const struct line *l)
 	const char *name;
 	__u64 pid;
 
-	if (!get_str(r, l, "name", &name) || !get_u64(r, l, "pid", INT_MAX, &pid))
+	if (!get_str(r, l, K_NAME, &name) || !get_u64(r, l, K_PID, INT_MAX, &pid))
 		return;
 	if (!scenario_name_ok(name)) {
 		bad_line(r, l->no, "field \"name\": not a scenario name");
@@ -799,9 +941,9 @@ static void on_scenario_end(struct replay *r, const struct line *l)
 	const char *name;
 	__s32 status;
 
-	if (!get_str(r, l, "name", &name) || !get_s32(r, l, "status", &status) ||
-	    !get_u64(r, l, "events", ~0ULL, &st.events) ||
-	    !get_u64(r, l, "lost", ~0ULL, &st.lost))
+	if (!get_str(r, l, K_NAME, &name) || !get_s32(r, l, K_STATUS, &status) ||
+	    !get_u64(r, l, K_EVENTS, ~0ULL, &st.events) ||
+	    !get_u64(r, l, K_LOST, ~0ULL, &st.lost))
 		return;
 	if (!scenario_name_ok(name)) {
 		bad_line(r, l->no, "field \"name\": not a scenario name");
@@ -817,7 +959,7 @@ static void on_action(struct replay *r, const struct line *l)
 {
 	__u64 ts;
 
-	if (!get_u64(r, l, "ts_ns", ~0ULL, &ts))
+	if (!get_u64(r, l, K_TS_NS, ~0ULL, &ts))
 		return;
 	if (!r->tl)
 		return (void)bad_line(r, l->no, "a scenario action outside a scenario");
@@ -826,38 +968,50 @@ static void on_action(struct replay *r, const struct line *l)
 
 static void dispatch(struct replay *r, const struct line *l)
 {
-	const char *type = jsonl_str(&l->o, "type");
-
-	if (!strcmp(type, "event"))
+	switch (l->type) {
+	case R_EVENT:
 		on_event(r, l);
-	else if (!strcmp(type, "snapshot"))
+		break;
+	case R_SNAPSHOT:
 		on_snapshot(r, l);
-	else if (!strcmp(type, "tick") || !strcmp(type, "end") ||
-		 !strcmp(type, "start"))
-		on_stamp(r, l, type);
-	else if (!strcmp(type, "diag"))
+		break;
+	case R_TICK:
+	case R_END:
+	case R_START:
+		on_stamp(r, l);
+		break;
+	case R_DIAG:
 		bad_line(r, l->no, "a sock_diag answer with no question before it");
-	else if (!strcmp(type, "lost"))
+		break;
+	case R_LOST:
 		on_lost(r, l);
-	else if (!strcmp(type, "stop"))
+		break;
+	case R_STOP:
 		on_stop(r, l);
-	else if (!strcmp(type, "action"))
+		break;
+	case R_ACTION:
 		on_action(r, l);
-	else if (!strcmp(type, "scenario_start"))
+		break;
+	case R_SCENARIO_START:
 		on_scenario_start(r, l);
-	else if (!strcmp(type, "scenario"))
+		break;
+	case R_SCENARIO:
 		on_scenario_end(r, l);
-	else if (!strcmp(type, "recording"))
+		break;
+	case R_RECORDING:
 		bad_line(r, l->no, "a recording header in the middle of a recording");
-	else
+		break;
+	default:
 		bad_line(r, l->no, "unknown record type");
+		break;
+	}
 }
 
 /* What drives the analyzer comes with the sock_diag answers it got then. */
 static bool asks(const struct line *l)
 {
-	return is_type(l, "event") || is_type(l, "snapshot") || is_type(l, "tick") ||
-	       is_type(l, "end");
+	return l->type == R_EVENT || l->type == R_SNAPSHOT || l->type == R_TICK ||
+	       l->type == R_END;
 }
 
 static void replay_all(struct replay *r)
@@ -902,13 +1056,14 @@ static int replay_file(struct replay *r)
 
 	r->cur = malloc(sizeof(*r->cur));
 	r->ahead = malloc(sizeof(*r->ahead));
-	if (!r->cur || !r->ahead) {
+	r->in = malloc(READ_BYTES);
+	if (!r->cur || !r->ahead || !r->in) {
 		fprintf(stderr, "tcpwatch: out of memory\n");
 		return 1;
 	}
 	/* The header first: it sets the clock the times are printed with. */
 	first = peek(r);
-	if (first && first->no == 1 && is_type(first, "recording")) {
+	if (first && first->no == 1 && first->type == R_RECORDING) {
 		advance(r);
 		parse_header(r, r->cur);
 	}
@@ -943,6 +1098,7 @@ int replay_main(const struct tw_options *o)
 	int err, status;
 
 	memset(&r, 0, sizeof(r));
+	jsonl_keys_init(&r.keys, key_names, NKEYS);
 	r.path = o->replay;
 	r.f = fopen(o->replay, "re");
 	if (!r.f) {
@@ -966,6 +1122,7 @@ int replay_main(const struct tw_options *o)
 	fclose(r.f);
 	free(r.cur);
 	free(r.ahead);
+	free(r.in);
 	err = output_close(&out);
 	if (err && err != -EPIPE && !status) {
 		fprintf(stderr, "tcpwatch: cannot write %s: %s\n", out.path,
