@@ -9,12 +9,10 @@
 #include "tcpwatch.h"
 
 struct tcpwatch_bpf;
-struct btf;
 
 struct tw_loader {
 	struct tcpwatch_bpf *skel;
 	struct ring_buffer *rb;
-	struct btf *btf;	/* the kernel's, for names and hook checks */
 	bool classic;		/* classic tracepoints are in use */
 	struct bpf_link *links[16];
 	int attached;		/* number of hooks attached */
