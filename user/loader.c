@@ -345,8 +345,7 @@ static int attach(struct tw_loader *l)
 	return l->attached ? 0 : -ENOENT;
 }
 
-int loader_start(struct tw_loader *l, const struct tw_options *o,
-		 ring_buffer_sample_fn fn, void *ctx)
+int loader_start(struct tw_loader *l, const struct tw_options *o)
 {
 	int err;
 
@@ -365,6 +364,13 @@ int loader_start(struct tw_loader *l, const struct tw_options *o,
 		fprintf(stderr, "tcpwatch: no hook could be attached\n");
 		return err;
 	}
+	return 0;
+}
+
+int loader_map_events(struct tw_loader *l, ring_buffer_sample_fn fn, void *ctx)
+{
+	int err;
+
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), fn, ctx, NULL);
 	if (!l->rb) {
 		err = -errno;
