@@ -350,12 +350,13 @@ void json_connection(struct tw_output *out, const struct conn *c, __u64 end_ns)
 	json_tuple(f, &c->t);
 	fputs(",\"states\":[", f);
 	for (int i = 0; i < c->nhist; i++) {
-		__u64 until = i + 1 < c->nhist ? c->hist[i + 1].ts : end_ns;
+		struct conn_step h = conn_step(c, i);
+		__u64 until = i + 1 < c->nhist ? conn_step(c, i + 1).ts : end_ns;
 
 		fprintf(f, "%s{\"state\":\"%s\",\"since_ns\":%llu,\"ns\":%llu}",
-			i ? "," : "", tcp_state_name(c->hist[i].new),
-			(unsigned long long)c->hist[i].ts,
-			(unsigned long long)(until - c->hist[i].ts));
+			i ? "," : "", tcp_state_name(h.new),
+			(unsigned long long)h.ts,
+			(unsigned long long)(until - h.ts));
 	}
 	fputs("],\"codes\":[", f);
 	for (int code = 0; code < CODE_MAX; code++) {
