@@ -9,6 +9,7 @@
 
 OUTPUT     := build
 CLANG      ?= clang
+LLVM_STRIP ?= llvm-strip
 BPFTOOL    ?= bpftool
 CC         ?= gcc
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -61,9 +62,12 @@ endif
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/bpf:
 	$(Q)mkdir -p $@
 
+# tcpwatch embeds the objects (skeletons): CO-RE needs their BTF, not the
+# DWARF that -g also puts there (three quarters of each object).
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o | $(OUTPUT)
 	$(call msg,GEN-SKEL,$@)

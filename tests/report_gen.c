@@ -115,10 +115,7 @@ static void explain(struct gen *g, struct conn *c, enum tw_code code, __u64 ts)
 
 static void hist(struct conn *c, __u64 ts, int old, int new)
 {
-	c->hist[c->nhist].ts = ts;
-	c->hist[c->nhist].old = (__u8)old;
-	c->hist[c->nhist].new = (__u8)new;
-	c->nhist++;
+	conn_step_add(c, ts, old, new);
 }
 
 /* One connection: its events, explanations, and its timeline at the end. */

@@ -4,10 +4,14 @@
  * address. Bounded: when full, the connections idle longest are evicted and
  * counted, so a busy host cannot grow it without limit.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
+
+/* A 240-byte malloc chunk: the tables hold tens of thousands. */
+_Static_assert(sizeof(struct conn) <= 224, "struct conn grew");
 
 struct conn_table {
 	struct conn **slots;	/* open addressing by sk, power-of-two size */
@@ -53,12 +57,19 @@ struct conn_table *conn_table_new(size_t capacity)
 	return t;
 }
 
+static void conn_free(struct conn *c)
+{
+	if (c)
+		conn_hist_free(c);
+	free(c);
+}
+
 void conn_table_free(struct conn_table *t)
 {
 	if (!t)
 		return;
 	for (size_t i = 0; i <= t->mask; i++)
-		free(t->slots[i]);
+		conn_free(t->slots[i]);
 	free(t->slots);
 	free(t->scratch);
 	free(t);
@@ -104,7 +115,7 @@ static void unlink_slot(struct conn_table *t, size_t i)
 
 static void remove_slot(struct conn_table *t, size_t i)
 {
-	free(t->slots[i]);
+	conn_free(t->slots[i]);
 	unlink_slot(t, i);
 }
 
@@ -238,6 +249,64 @@ void conn_for_each(struct conn_table *t, void (*fn)(struct conn *c, void *ctx),
 __u64 conn_evicted(const struct conn_table *t)
 {
 	return t->evicted;
+}
+
+#define HIST_MORE	(CONN_HIST - CONN_HIST_INLINE)
+
+struct conn_step conn_step(const struct conn *c, int i)
+{
+	if (i >= CONN_HIST_INLINE)
+		return c->hist_more[i - CONN_HIST_INLINE];
+	return (struct conn_step){ .ts = c->hist_ts[i], .old = c->hist_old[i],
+				   .new = c->hist_new[i] };
+}
+
+void conn_step_add(struct conn *c, __u64 ts, int old, int new)
+{
+	int i = c->nhist;
+
+	if (i == CONN_HIST)
+		return;
+	if (i < CONN_HIST_INLINE) {
+		c->hist_ts[i] = ts;
+		c->hist_old[i] = (__u8)old;
+		c->hist_new[i] = (__u8)new;
+	} else {
+		if (!c->hist_more)
+			c->hist_more = malloc(HIST_MORE * sizeof(*c->hist_more));
+		if (!c->hist_more)
+			return;
+		c->hist_more[i - CONN_HIST_INLINE] =
+			(struct conn_step){ .ts = ts, .old = (__u8)old, .new = (__u8)new };
+	}
+	c->nhist++;
+}
+
+void conn_step_drop(struct conn *c)
+{
+	if (c->nhist)
+		c->nhist--;
+}
+
+int conn_copy(struct conn *dst, const struct conn *src)
+{
+	struct conn_step *more = NULL;
+
+	if (src->hist_more) {
+		more = malloc(HIST_MORE * sizeof(*more));
+		if (!more)
+			return -ENOMEM;
+		memcpy(more, src->hist_more, HIST_MORE * sizeof(*more));
+	}
+	*dst = *src;
+	dst->hist_more = more;
+	return 0;
+}
+
+void conn_hist_free(struct conn *c)
+{
+	free(c->hist_more);
+	c->hist_more = NULL;
 }
 
 void conn_tuple_of_event(struct conn_tuple *tu, const struct tw_event *e)

@@ -9,6 +9,12 @@
 #include "tcpwatch.h"
 
 #define CONN_HIST	24	/* state changes kept per connection */
+/*
+ * Of which kept in the connection itself: most make at most 7 (an orderly
+ * close is 5, and a timewait record's 6). The rest go in an array
+ * allocated when the 8th comes.
+ */
+#define CONN_HIST_INLINE	7
 
 enum conn_role {
 	ROLE_UNKNOWN,		/* present at attach: how it began is not known */
@@ -26,41 +32,53 @@ struct conn_tuple {
 	__u16 pad;
 };
 
-/* One connection: a kernel socket from creation to destruction. */
+/* One state change. */
+struct conn_step {
+	__u64 ts;
+	__u8 old, new;
+};
+
+/*
+ * One connection: a kernel socket from creation to destruction. Tables hold
+ * tens of thousands: no padding, and the history read through conn_step().
+ */
 struct conn {
 	__u64 id;		/* unique for the run: survives address reuse */
 	__u64 sk;
+	__u64 since;		/* entered state at */
+	__u64 first_ts;
+	__u64 reset_ts;		/* ECONNRESET seen, explanation pending */
+	__u64 codes;		/* explanation codes given (bit per code) */
+	__u64 tw_expires_at;	/* timewait: when sock_diag says it goes (0: not known) */
 	struct conn_tuple t;
 	__u32 netns;
 	__u32 pid;
-	char comm[TW_COMM_LEN];
-	enum conn_role role;
-	int state;
-	__u64 since;		/* entered state at */
-	__u64 first_ts;
-	int nhist;
-	struct { __u64 ts; __u8 old, new; } hist[CONN_HIST];
-	/* What happened to it, for the rules. */
-	bool closed_first;	/* we sent FIN before the peer's arrived */
-	bool peer_closed_first;	/* the peer's FIN came first: CLOSE_WAIT */
-	bool app_closed;	/* close() seen */
-	bool shut_wr;
-	bool keepalive;
 	int linger;		/* -2 unknown, -1 off, else seconds */
 	int retrans;
 	int synack_retrans;
 	int rst_sent_reason;	/* -1: none */
-	bool rst_recv;
-	int rst_recv_state;
 	int err;
-	__u64 reset_ts;		/* ECONNRESET seen, explanation pending */
-	__u64 codes;		/* explanation codes given (bit per code) */
-	/* Timewait records only (the remnant that outlives the socket). */
-	int tw_cause;		/* enum tw_cause: how TIME_WAIT became known */
-	__u64 tw_expires_at;	/* when sock_diag says it goes (0: not known) */
-	bool tw_ended;
+	char comm[TW_COMM_LEN];
+	__u8 role;		/* enum conn_role */
+	__u8 state;
+	__u8 rst_recv_state;
+	__u8 tw_cause;		/* timewait: enum tw_cause, how TIME_WAIT became known */
+	__u8 nhist;		/* state changes kept */
+	/* What happened to it, for the rules. */
+	bool closed_first:1;	/* we sent FIN before the peer's arrived */
+	bool peer_closed_first:1; /* the peer's FIN came first: CLOSE_WAIT */
+	bool app_closed:1;	/* close() seen */
+	bool shut_wr:1;
+	bool keepalive:1;
+	bool rst_recv:1;
+	bool tw_ended:1;	/* timewait: gone, swept at the next tick */
 	/* Present at attach (role ROLE_UNKNOWN): since is when tracing began. */
-	bool at_attach;
+	bool at_attach:1;
+	/* The history: timestamps apart from states, so none is padded. */
+	__u8 hist_old[CONN_HIST_INLINE];
+	__u8 hist_new[CONN_HIST_INLINE];
+	__u64 hist_ts[CONN_HIST_INLINE];
+	struct conn_step *hist_more;	/* the rest, up to CONN_HIST (NULL: none) */
 };
 
 struct conn_table;
@@ -83,6 +101,20 @@ void conn_remove_if(struct conn_table *t, bool (*gone)(const struct conn *c));
 void conn_for_each(struct conn_table *t, void (*fn)(struct conn *c, void *ctx),
 		   void *ctx);
 __u64 conn_evicted(const struct conn_table *t);
+
+/* The i-th state change of c, 0 <= i < c->nhist. */
+struct conn_step conn_step(const struct conn *c, int i);
+/* Record a state change: the first CONN_HIST are kept. */
+void conn_step_add(struct conn *c, __u64 ts, int old, int new);
+/* Forget the last state change. */
+void conn_step_drop(struct conn *c);
+/*
+ * Make dst, which holds no history array, a copy of src with one of its own.
+ * -ENOMEM leaves dst as it was.
+ */
+int conn_copy(struct conn *dst, const struct conn *src);
+/* Free the history array of a copy made outside a table (conn_copy). */
+void conn_hist_free(struct conn *c);
 
 void conn_tuple_of_event(struct conn_tuple *tu, const struct tw_event *e);
 void conn_tuple_reverse(struct conn_tuple *dst, const struct conn_tuple *src);

@@ -344,14 +344,10 @@ static struct conn *track(struct analyzer *a, const struct tw_event *e)
 	return c;
 }
 
-static void hist_add(struct conn *c, __u64 ts, int old, int new)
+/* The last state change of c (c->nhist > 0). */
+static struct conn_step last_step(const struct conn *c)
 {
-	if (c->nhist == CONN_HIST)
-		return;
-	c->hist[c->nhist].ts = ts;
-	c->hist[c->nhist].old = (__u8)old;
-	c->hist[c->nhist].new = (__u8)new;
-	c->nhist++;
+	return conn_step(c, c->nhist - 1);
 }
 
 /* ---- TIME_WAIT ------------------------------------------------------------ */
@@ -385,7 +381,7 @@ static void tw_transition(struct analyzer *a, struct conn *tw, int old, int new,
 	e.dport = tw->t.dport;
 	e.family = tw->t.family;
 	e.netns = tw->netns;
-	hist_add(tw, a->now, old, new);
+	conn_step_add(tw, a->now, old, new);
 	tw->state = new;
 	tw->since = a->now;
 	if (a->ops.event)
@@ -508,10 +504,13 @@ static void tw_begin(struct analyzer *a, struct conn *c)
 	 * says TIME_WAIT, the remnant is where the socket was.
 	 */
 	key = tw->sk;
-	*tw = *c;
+	if (conn_copy(tw, c)) {
+		conn_remove(a->tws, tw);
+		return;
+	}
 	tw->sk = key;
-	tw->nhist--;
-	tw->state = c->hist[c->nhist - 1].old;
+	conn_step_drop(tw);
+	tw->state = last_step(c).old;
 	tw->first_ts = tw->since = a->now;
 	tw_check(a, tw);
 	if (tw->tw_cause || tw->tw_ended)
@@ -551,7 +550,7 @@ static void on_state(struct analyzer *a, struct conn *c, const struct tw_event *
 	struct conn *tw;
 	char w[64], s[160];
 
-	hist_add(c, e->ts_ns, old, new);
+	conn_step_add(c, e->ts_ns, old, new);
 	c->state = new;
 	c->since = e->ts_ns;
 	if (old == S_ESTABLISHED && new == S_FIN_WAIT1)
@@ -644,7 +643,7 @@ static void on_rst_sent_by_timewait(struct analyzer *a, const struct tw_event *e
  */
 static const char *reason_from_close(const struct analyzer *a, const struct conn *c)
 {
-	const int last = c->nhist ? c->hist[c->nhist - 1].new : -1;
+	const int last = c->nhist ? last_step(c).new : -1;
 
 	if (!calls_traced(a) || !c->app_closed || last != S_CLOSE)
 		return NULL;
@@ -690,7 +689,7 @@ static void on_rst_sent(struct analyzer *a, struct conn *c, const struct tw_even
 
 static void on_error(struct analyzer *a, struct conn *c, int err)
 {
-	int before = c->nhist ? c->hist[c->nhist - 1].old : c->state;
+	int before = c->nhist ? last_step(c).old : c->state;
 	char w[64], s[160];
 
 	c->err = err;
@@ -804,8 +803,8 @@ static void on_destroy(struct analyzer *a, struct conn *c)
 {
 	char w[64], s[160];
 
-	if (c->nhist && c->hist[c->nhist - 1].old == S_FIN_WAIT1 &&
-	    c->hist[c->nhist - 1].new == S_CLOSE && !c->rst_recv && c->retrans) {
+	if (c->nhist && last_step(c).old == S_FIN_WAIT1 &&
+	    last_step(c).new == S_CLOSE && !c->rst_recv && c->retrans) {
 		who(w, sizeof(w), c);
 		conn_str(s, sizeof(s), c);
 		explain(a, c, CODE_ORPHAN_FIN_WAIT1_DESTROYED,
@@ -1255,7 +1254,7 @@ void analyzer_snapshot(struct analyzer *a, const struct snapshot_sock *s)
 	c->at_attach = true;
 	c->state = s->state;
 	c->first_ts = c->since = s->ts_ns;
-	hist_add(c, s->ts_ns, s->state, s->state);
+	conn_step_add(c, s->ts_ns, s->state, s->state);
 	c->closed_first = s->state == S_FIN_WAIT1 || s->state == S_FIN_WAIT2 ||
 			  s->state == S_TIME_WAIT;
 	c->peer_closed_first = s->state == S_CLOSE_WAIT || s->state == S_LAST_ACK;

@@ -168,8 +168,8 @@ static bool hook_wanted(const struct hook *h, const struct tw_options *o)
  * Choose a program for every hook. Returns the number of hooks that will be
  * attached; reports each one this kernel lacks, once.
  */
-static int select_hooks(struct tw_loader *l, const struct tw_options *o,
-			bool classic)
+static int select_hooks(struct tw_loader *l, const struct btf *btf,
+			const struct tw_options *o, bool classic)
 {
 	const char *events = NULL;
 	int n = 0;
@@ -184,7 +184,7 @@ static int select_hooks(struct tw_loader *l, const struct tw_options *o,
 		bp = bpf_object__find_program_by_name(l->skel->obj, h->btf_prog);
 		tp = bpf_object__find_program_by_name(l->skel->obj, h->tp_prog);
 		if (hook_wanted(h, o)) {
-			use_btf = !classic && btf_exists(l->btf, h);
+			use_btf = !classic && btf_exists(btf, h);
 			if (!use_btf) {
 				if (!events)
 					events = tracefs_mount(o->verbose);
@@ -202,7 +202,9 @@ static int select_hooks(struct tw_loader *l, const struct tw_options *o,
 	return n;
 }
 
-static int open_skel(struct tw_loader *l, const struct tw_options *o, bool classic)
+/* btf: the kernel's, for the checks of tp_btf programs (unused when classic). */
+static int open_skel(struct tw_loader *l, const struct btf *btf,
+		     const struct tw_options *o, bool classic)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = o->btf_path);
 	struct tcpwatch_bpf *s;
@@ -220,7 +222,7 @@ static int open_skel(struct tw_loader *l, const struct tw_options *o, bool class
 	s->rodata->filter_family = (__u16)o->family;
 	s->rodata->follow_forks = o->follow;
 	s->rodata->have_fd_owners = o->npids > 0;
-	s->rodata->rst_reason_arg = !classic && btf_tp_args(l->btf, "tcp_send_reset") >= 3;
+	s->rodata->rst_reason_arg = !classic && btf_tp_args(btf, "tcp_send_reset") >= 3;
 	/* Wake the reader early when an eighth of the buffer is waiting. */
 	s->rodata->wakeup_bytes = o->buffer_bytes / 8;
 	err = bpf_map__set_max_entries(s->maps.events, (__u32)o->buffer_bytes);
@@ -228,7 +230,7 @@ static int open_skel(struct tw_loader *l, const struct tw_options *o, bool class
 		fprintf(stderr, "tcpwatch: invalid --buffer: %s\n", strerror(-err));
 		return err;
 	}
-	if (!select_hooks(l, o, classic)) {
+	if (!select_hooks(l, btf, o, classic)) {
 		fprintf(stderr, "tcpwatch: this kernel has none of the TCP tracepoints "
 			"tcpwatch needs\n");
 		return -ENOENT;
@@ -237,13 +239,13 @@ static int open_skel(struct tw_loader *l, const struct tw_options *o, bool class
 	return 0;
 }
 
-static int load_btf(struct tw_loader *l, const struct tw_options *o)
+static struct btf *load_btf(const struct tw_options *o)
 {
 	const char *path = o->btf_path ? o->btf_path : KERNEL_BTF;
+	struct btf *btf = btf__parse(path, NULL);
 	int err;
 
-	l->btf = btf__parse(path, NULL);
-	if (!l->btf) {
+	if (!btf) {
 		err = -errno;
 		if (!o->btf_path && err == -ENOENT)
 			fprintf(stderr, "tcpwatch: no kernel BTF at %s: this kernel was "
@@ -252,10 +254,11 @@ static int load_btf(struct tw_loader *l, const struct tw_options *o)
 		else
 			fprintf(stderr, "tcpwatch: cannot read BTF from %s: %s\n",
 				path, strerror(-err));
-		return err;
+		errno = -err;
+		return NULL;
 	}
-	rst_reasons_load(l->btf);
-	return 0;
+	rst_reasons_load(btf);
+	return btf;
 }
 
 /*
@@ -264,9 +267,17 @@ static int load_btf(struct tw_loader *l, const struct tw_options *o)
  */
 static int load(struct tw_loader *l, const struct tw_options *o)
 {
+	struct btf *btf = load_btf(o);
 	int err;
 
-	err = open_skel(l, o, o->classic);
+	if (!btf)
+		return -errno;
+	err = open_skel(l, btf, o, o->classic);
+	/*
+	 * The kernel's BTF is several MB, and libbpf parses a copy of its own
+	 * to load: never hold both. Everything needed from ours is taken.
+	 */
+	btf__free(btf);
 	if (err)
 		return err;
 	err = tcpwatch_bpf__load(l->skel);
@@ -274,7 +285,7 @@ static int load(struct tw_loader *l, const struct tw_options *o)
 		fprintf(stderr, "tcpwatch: tp_btf programs refused (%s); using "
 			"classic tracepoints\n", strerror(-err));
 		tcpwatch_bpf__destroy(l->skel);
-		err = open_skel(l, o, true);
+		err = open_skel(l, NULL, o, true);
 		if (err)
 			return err;
 		err = tcpwatch_bpf__load(l->skel);
@@ -342,16 +353,12 @@ static int attach(struct tw_loader *l)
 	return l->attached ? 0 : -ENOENT;
 }
 
-int loader_start(struct tw_loader *l, const struct tw_options *o,
-		 ring_buffer_sample_fn fn, void *ctx)
+int loader_start(struct tw_loader *l, const struct tw_options *o)
 {
 	int err;
 
 	memset(l, 0, sizeof(*l));
 	libbpf_set_print(o->verbose ? libbpf_print_verbose : libbpf_print_quiet);
-	err = load_btf(l, o);
-	if (err)
-		return err;
 	err = load(l, o);
 	if (err)
 		return err;
@@ -365,6 +372,13 @@ int loader_start(struct tw_loader *l, const struct tw_options *o,
 		fprintf(stderr, "tcpwatch: no hook could be attached\n");
 		return err;
 	}
+	return 0;
+}
+
+int loader_map_events(struct tw_loader *l, ring_buffer_sample_fn fn, void *ctx)
+{
+	int err;
+
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), fn, ctx, NULL);
 	if (!l->rb) {
 		err = -errno;
@@ -381,7 +395,6 @@ void loader_stop(struct tw_loader *l)
 	for (int i = l->attached - 1; i >= 0; i--)
 		bpf_link__destroy(l->links[i]);
 	tcpwatch_bpf__destroy(l->skel);
-	btf__free(l->btf);
 	memset(l, 0, sizeof(*l));
 }
 

@@ -9,12 +9,10 @@
 #include "tcpwatch.h"
 
 struct tcpwatch_bpf;
-struct btf;
 
 struct tw_loader {
 	struct tcpwatch_bpf *skel;
 	struct ring_buffer *rb;
-	struct btf *btf;	/* the kernel's, for names and hook checks */
 	bool classic;		/* classic tracepoints are in use */
 	struct bpf_link *links[16];
 	int attached;		/* number of hooks attached */
@@ -22,12 +20,17 @@ struct tw_loader {
 };
 
 /*
- * Open, configure, load and attach everything, and set up the ring buffer
- * with fn as its callback. Prints one line saying what failed and returns
- * -errno on failure; the caller then calls loader_stop().
+ * Open, configure, load and attach everything. Prints one line saying what
+ * failed and returns -errno on failure; the caller then calls loader_stop().
  */
-int loader_start(struct tw_loader *l, const struct tw_options *o,
-		 ring_buffer_sample_fn fn, void *ctx);
+int loader_start(struct tw_loader *l, const struct tw_options *o);
+/*
+ * Map the ring buffer, with fn as its callback; same on failure. Its data
+ * is mapped twice and resident at once (8 MB at the default --buffer):
+ * after the last BPF object has loaded, whose BTF parsing needs as much
+ * for a moment. Events wait in the kernel meanwhile.
+ */
+int loader_map_events(struct tw_loader *l, ring_buffer_sample_fn fn, void *ctx);
 void loader_stop(struct tw_loader *l);
 
 /*

@@ -91,7 +91,7 @@ const char *errno_name(long err, char *buf, size_t len)
 
 #define REASON_LEN	48
 
-/* Copied out of the BTF, which is freed when tracing stops. */
+/* Copied out of the kernel's BTF, which is freed before the BPF objects load. */
 static char rst_reasons[MAX_REASONS][REASON_LEN];
 
 int rst_reasons_load(const struct btf *btf)

@@ -356,12 +356,13 @@ void json_connection(struct tw_output *out, const struct conn *c, __u64 end_ns)
 	json_tuple(f, &c->t);
 	fputs(",\"states\":[", f);
 	for (int i = 0; i < c->nhist; i++) {
-		__u64 until = i + 1 < c->nhist ? c->hist[i + 1].ts : end_ns;
+		struct conn_step h = conn_step(c, i);
+		__u64 until = i + 1 < c->nhist ? conn_step(c, i + 1).ts : end_ns;
 
 		json_put_name(f, i ? ",{\"state\":" : "{\"state\":",
-			      tcp_state_name(c->hist[i].new));
-		json_put_u64(f, ",\"since_ns\":", c->hist[i].ts);
-		json_put_u64(f, ",\"ns\":", until - c->hist[i].ts);
+			      tcp_state_name(h.new));
+		json_put_u64(f, ",\"since_ns\":", h.ts);
+		json_put_u64(f, ",\"ns\":", until - h.ts);
 		fputc('}', f);
 	}
 	fputs("],\"codes\":[", f);

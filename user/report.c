@@ -31,9 +31,6 @@ enum {
 	S_SYN_SENT = 2, S_SYN_RECV = 3,
 };
 
-_Static_assert(sizeof(((struct report_conn *)0)->hist) ==
-	       sizeof(((struct conn *)0)->hist), "conn history layout");
-
 /* ---- a map from socket address or tuple hash to a connection ------------ */
 
 struct map_slot {
@@ -705,7 +702,13 @@ void report_conn_done(struct report *r, const struct conn *c, __u64 end_ns)
 	k->role = c->role;
 	k->codes |= c->codes;
 	k->nhist = c->nhist < CONN_HIST ? c->nhist : CONN_HIST;
-	memcpy(k->hist, c->hist, sizeof(k->hist[0]) * (size_t)k->nhist);
+	for (int i = 0; i < k->nhist; i++) {
+		struct conn_step h = conn_step(c, i);
+
+		k->hist[i].ts = h.ts;
+		k->hist[i].old = h.old;
+		k->hist[i].new = h.new;
+	}
 	if (k->nhist && (!k->first_ts || k->hist[0].ts < k->first_ts))
 		k->first_ts = k->hist[0].ts;
 	if (end_ns > k->end_ts)

@@ -182,14 +182,17 @@ static void collect_connection(void *ctx, const struct conn *c, __u64 end_ns)
 	struct conn *copy = malloc(sizeof(*copy));
 	struct record *r;
 
-	if (!copy)
-		return;
-	*copy = *c;
-	r = timeline_add(ctx, end_ns, REC_CONN);
-	if (r)
-		r->c = copy;
-	else
+	if (!copy || conn_copy(copy, c)) {
 		free(copy);
+		return;
+	}
+	r = timeline_add(ctx, end_ns, REC_CONN);
+	if (r) {
+		r->c = copy;
+	} else {
+		conn_hist_free(copy);
+		free(copy);
+	}
 }
 
 static bool timeline_action(struct timeline *tl, const char *line, __u64 ts)
@@ -302,8 +305,10 @@ static void timeline_free(struct timeline *tl)
 			free(tl->r[i].action);
 		else if (tl->r[i].kind == REC_EXPLAIN)
 			free(tl->r[i].x);
-		else if (tl->r[i].kind == REC_CONN)
+		else if (tl->r[i].kind == REC_CONN) {
+			conn_hist_free(tl->r[i].c);
 			free(tl->r[i].c);
+		}
 	}
 	free(tl->r);
 	memset(tl, 0, sizeof(*tl));

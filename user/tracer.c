@@ -256,9 +256,11 @@ int tracer_start(struct tracer *t, const struct tw_options *o, struct tw_output 
 		return -ENOMEM;
 	}
 	open_pidfds(t);
-	err = loader_start(&t->loader, o, handle_event, t);
+	err = loader_start(&t->loader, o);
 	if (!err && o->npids > 0)
 		err = syscalls_start(&t->calls, &t->loader, o);
+	if (!err)
+		err = loader_map_events(&t->loader, handle_event, t);
 	if (err)
 		return err;
 	t->started = true;
