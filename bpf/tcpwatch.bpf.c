@@ -362,11 +362,12 @@ static __always_inline void handle_state(const struct sock *sk, int old,
 	 * Keep the owner by tuple when the socket hands over to a timewait
 	 * mini-socket, a different kernel object (from FIN_WAIT2 or CLOSING;
 	 * FIN_WAIT1 in case a kernel skips the step). The classic error report
-	 * has no socket pointer: it needs the tuple from ESTABLISHED on.
+	 * has no socket pointer: it needs the tuple from ESTABLISHED on, and at
+	 * every close (a refused connect reports after SYN_SENT -> CLOSE).
 	 */
-	if ((new == TCP_ESTABLISHED && errors_by_tuple) ||
-	    (new == TCP_CLOSE && (old == TCP_FIN_WAIT1 || old == TCP_FIN_WAIT2 ||
-				  old == TCP_CLOSING))) {
+	if (errors_by_tuple ? new == TCP_ESTABLISHED || new == TCP_CLOSE :
+	    new == TCP_CLOSE && (old == TCP_FIN_WAIT1 || old == TCP_FIN_WAIT2 ||
+				 old == TCP_CLOSING)) {
 		tuple_of(&t, &e);
 		bpf_map_update_elem(&tuples, &t, o, BPF_ANY);
 	}
