@@ -531,13 +531,13 @@ static void on_close_complete(struct analyzer *a, struct conn *c, int old)
 {
 	char w[64], s[160];
 
-	who(w, sizeof(w), c);
-	conn_str(s, sizeof(s), c);
 	if (old == S_FIN_WAIT2 || old == S_CLOSING) {
 		tw_begin(a, c);
 	} else if (old == S_LAST_ACK && c->peer_closed_first && c->rst_sent_reason < 0 &&
 		   !c->rst_recv && !troubled(c) &&
 		   (c->app_closed || c->shut_wr || !calls_traced(a))) {
+		who(w, sizeof(w), c);
+		conn_str(s, sizeof(s), c);
 		explain(a, c, CODE_NORMAL_CLOSE,
 			"The peer closed %s first; %s read EOF and closed its side: an "
 			"orderly shutdown, and the peer keeps TIME_WAIT.", s, w);
@@ -554,17 +554,18 @@ static void on_state(struct analyzer *a, struct conn *c, const struct tw_event *
 	hist_add(c, e->ts_ns, old, new);
 	c->state = new;
 	c->since = e->ts_ns;
-	who(w, sizeof(w), c);
-	conn_str(s, sizeof(s), c);
 	if (old == S_ESTABLISHED && new == S_FIN_WAIT1)
 		c->closed_first = true;
 	if (old == S_ESTABLISHED && new == S_CLOSE_WAIT)
 		c->peer_closed_first = true;
-	if (old == S_FIN_WAIT1 && new == S_CLOSING)
+	if (old == S_FIN_WAIT1 && new == S_CLOSING) {
+		who(w, sizeof(w), c);
+		conn_str(s, sizeof(s), c);
 		explain(a, c, CODE_SIMULTANEOUS_CLOSE,
 			"Both ends of %s sent a FIN before receiving the other's (a "
 			"simultaneous close): %s went FIN_WAIT1 -> CLOSING, and both "
 			"sides end in TIME_WAIT.", s, w);
+	}
 	if (old == S_CLOSE_WAIT && new == S_LAST_ACK) {
 		/* Our FIN reaches the peer's FIN_WAIT2 remnant: TIME_WAIT now. */
 		conn_tuple_reverse(&rev, &c->t);
