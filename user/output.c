@@ -2,6 +2,7 @@
 /* Where events go, and what the formats share. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <string.h>
@@ -229,6 +230,34 @@ static void put_cut(char *buf, size_t len, const char *s, size_t n)
 		n = len - 1;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
+}
+
+void str_join(char *buf, size_t len, ...)
+{
+	const char *s;
+	size_t n = 0;
+	va_list ap;
+
+	if (!len)
+		return;
+	va_start(ap, len);
+	while ((s = va_arg(ap, const char *))) {
+		size_t m = strlen(s);
+
+		if (m > len - 1 - n)
+			m = len - 1 - n;
+		memcpy(buf + n, s, m);
+		n += m;
+	}
+	va_end(ap);
+	buf[n] = '\0';
+}
+
+void uint_str(char *buf, size_t len, unsigned int v)
+{
+	char s[16];
+
+	put_cut(buf, len, s, (size_t)(put_uint(s, v) - s));
 }
 
 /*
