@@ -213,6 +213,17 @@ static char *put_uint(char *p, unsigned int v)
 	return p;
 }
 
+/* An address byte in decimal at p; returns the end. */
+static char *put_octet(char *p, unsigned int v)
+{
+	if (v >= 100)
+		*p++ = (char)('0' + v / 100);
+	if (v >= 10)
+		*p++ = (char)('0' + v / 10 % 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
 /* v < 10^width in width digits, zeros first, at p; returns the end. */
 static char *put_fixed(char *p, unsigned long v, int width)
 {
@@ -273,7 +284,7 @@ void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr)
 		for (int i = 0; i < 4; i++) {
 			if (i)
 				*p++ = '.';
-			p = put_uint(p, addr[i]);
+			p = put_octet(p, addr[i]);
 		}
 		*p = '\0';
 		return;
