@@ -167,7 +167,7 @@ static bool parse_string(struct cursor *c, char *out, size_t cap)
 }
 
 /* What strchr("0123456789.eE+-", ch) finds: NUL too. */
-static bool number_char(char ch)
+static inline bool number_char(char ch)
 {
 	return (ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' ||
 	       ch == '+' || ch == '-' || ch == '\0';
@@ -177,7 +177,7 @@ static bool number_char(char ch)
  * The numbers of a recording are integers of at most 19 digits, which fit
  * in 64 bits: those are read here, in one pass, with the results strtod()
  * and strtoll()/strtoull() give. False, with nothing consumed, for any
- * other number (and any error), left to parse_number's general path.
+ * other value (and any error), left to parse_literal and parse_number.
  */
 static bool parse_short_int(struct cursor *c, struct jfield *f)
 {
@@ -217,8 +217,6 @@ static bool parse_number(struct cursor *c, struct jfield *f)
 	char buf[64], *end;
 	size_t n;
 
-	if (parse_short_int(c, f))
-		return true;
 	if (c->p < c->end && *c->p == '-')
 		c->p++;
 	if (c->p >= c->end || *c->p < '0' || *c->p > '9')
@@ -293,7 +291,7 @@ static bool parse_value(struct cursor *c, struct jfield *f)
 	}
 	if (*c->p == '{' || *c->p == '[')
 		return fail(c, "nested values are not expected here");
-	return parse_literal(c, f);
+	return parse_short_int(c, f) || parse_literal(c, f);
 }
 
 static bool parse_member(struct cursor *c, struct jobject *o)
