@@ -167,7 +167,7 @@ static bool parse_string(struct cursor *c, char *out, size_t cap)
 }
 
 /* What strchr("0123456789.eE+-", ch) finds: NUL too. */
-static bool number_char(char ch)
+static inline bool number_char(char ch)
 {
 	return (ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' ||
 	       ch == '+' || ch == '-' || ch == '\0';
@@ -177,7 +177,7 @@ static bool number_char(char ch)
  * The numbers of a recording are integers of at most 19 digits, which fit
  * in 64 bits: those are read here, in one pass, with the results strtod()
  * and strtoll()/strtoull() give. False, with nothing consumed, for any
- * other number (and any error), left to parse_number's general path.
+ * other value (and any error), left to parse_literal and parse_number.
  */
 static bool parse_short_int(struct cursor *c, struct jfield *f)
 {
@@ -217,8 +217,6 @@ static bool parse_number(struct cursor *c, struct jfield *f)
 	char buf[64], *end;
 	size_t n;
 
-	if (parse_short_int(c, f))
-		return true;
 	if (c->p < c->end && *c->p == '-')
 		c->p++;
 	if (c->p >= c->end || *c->p < '0' || *c->p > '9')
@@ -293,7 +291,7 @@ static bool parse_value(struct cursor *c, struct jfield *f)
 	}
 	if (*c->p == '{' || *c->p == '[')
 		return fail(c, "nested values are not expected here");
-	return parse_literal(c, f);
+	return parse_short_int(c, f) || parse_literal(c, f);
 }
 
 static bool parse_member(struct cursor *c, struct jobject *o)
@@ -358,14 +356,19 @@ out:
 	return c.err ? -1 : 0;
 }
 
-/* FNV-1a, into the slots of struct jkeys. */
+/*
+ * A key, zero-padded to JSONL_KEY_MAX bytes (as jsonl_parse leaves them),
+ * hashed from its first 16 bytes into the slots of struct jkeys: keys
+ * that share those only share a probe sequence.
+ */
 static unsigned int key_slot(const char *key)
 {
-	unsigned int h = 2166136261u;
+	const unsigned long long m = 0x9e3779b97f4a7c15ULL;
+	unsigned long long a, b;
 
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 16777619u;
-	return h % (2 * JSONL_KEYS_MAX);
+	memcpy(&a, key, sizeof(a));
+	memcpy(&b, key + sizeof(a), sizeof(b));
+	return (unsigned int)(((a * m) ^ b) * m >> 57) % (2 * JSONL_KEYS_MAX);
 }
 
 void jsonl_keys_init(struct jkeys *k, const char *const *names, int n)
@@ -374,8 +377,10 @@ void jsonl_keys_init(struct jkeys *k, const char *const *names, int n)
 	k->names = names;
 	k->n = n;
 	for (int i = 0; i < n; i++) {
-		unsigned int s = key_slot(names[i]);
+		unsigned int s;
 
+		strncpy(k->padded[i], names[i], JSONL_KEY_MAX - 1);
+		s = key_slot(k->padded[i]);
 		while (k->slot[s])
 			s = (s + 1) % (2 * JSONL_KEYS_MAX);
 		k->slot[s] = (unsigned char)(i + 1);
@@ -393,7 +398,7 @@ void jsonl_index(const struct jobject *o, const struct jkeys *k,
 		for (; k->slot[s]; s = (s + 1) % (2 * JSONL_KEYS_MAX)) {
 			int id = k->slot[s] - 1;
 
-			if (!strcmp(k->names[id], o->f[i].key)) {
+			if (!memcmp(k->padded[id], o->f[i].key, JSONL_KEY_MAX)) {
 				if (!by_key[id])
 					by_key[id] = &o->f[i];
 				break;

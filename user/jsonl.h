@@ -57,11 +57,18 @@ struct jkeys {
 	const char *const *names;
 	int n;
 	unsigned char slot[2 * JSONL_KEYS_MAX];	/* by hash: number + 1, or 0 */
+	char padded[JSONL_KEYS_MAX][JSONL_KEY_MAX];	/* names, zero-padded */
 };
 
-/* names: n different keys (n <= JSONL_KEYS_MAX), numbered by position. */
+/*
+ * names: n different keys (n <= JSONL_KEYS_MAX, each shorter than
+ * JSONL_KEY_MAX), numbered by position.
+ */
 void jsonl_keys_init(struct jkeys *k, const char *const *names, int n);
-/* by_key[i]: the first field named k->names[i], or NULL, as jsonl_get. */
+/*
+ * by_key[i]: the first field of o (as jsonl_parse made it: its keys are
+ * zero-padded) named k->names[i], or NULL, as jsonl_get.
+ */
 void jsonl_index(const struct jobject *o, const struct jkeys *k,
 		 const struct jfield **by_key);
 

@@ -2,6 +2,7 @@
 /* Where events go, and what the formats share. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <string.h>
@@ -212,6 +213,17 @@ static char *put_uint(char *p, unsigned int v)
 	return p;
 }
 
+/* An address byte in decimal at p; returns the end. */
+static char *put_octet(char *p, unsigned int v)
+{
+	if (v >= 100)
+		*p++ = (char)('0' + v / 100);
+	if (v >= 10)
+		*p++ = (char)('0' + v / 10 % 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
 /* v < 10^width in width digits, zeros first, at p; returns the end. */
 static char *put_fixed(char *p, unsigned long v, int width)
 {
@@ -231,6 +243,34 @@ static void put_cut(char *buf, size_t len, const char *s, size_t n)
 	buf[n] = '\0';
 }
 
+void str_join(char *buf, size_t len, ...)
+{
+	const char *s;
+	size_t n = 0;
+	va_list ap;
+
+	if (!len)
+		return;
+	va_start(ap, len);
+	while ((s = va_arg(ap, const char *))) {
+		size_t m = strlen(s);
+
+		if (m > len - 1 - n)
+			m = len - 1 - n;
+		memcpy(buf + n, s, m);
+		n += m;
+	}
+	va_end(ap);
+	buf[n] = '\0';
+}
+
+void uint_str(char *buf, size_t len, unsigned int v)
+{
+	char s[16];
+
+	put_cut(buf, len, s, (size_t)(put_uint(s, v) - s));
+}
+
 /*
  * Every line of text shows two endpoints, and so does every explanation:
  * an IPv4 address is spelled here as inet_ntop() spells it, without the
@@ -244,7 +284,7 @@ void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr)
 		for (int i = 0; i < 4; i++) {
 			if (i)
 				*p++ = '.';
-			p = put_uint(p, addr[i]);
+			p = put_octet(p, addr[i]);
 		}
 		*p = '\0';
 		return;

@@ -61,6 +61,12 @@ void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
 void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr);
 void clock_str(char *buf, size_t len, const struct tw_output *out,
 	       __u64 ts_ns, bool iso);
+/*
+ * What snprintf("%s%s...") and snprintf("%u") write, cut the same way,
+ * without parsing a format: for what is on every line. Strings end at NULL.
+ */
+void str_join(char *buf, size_t len, ...) __attribute__((sentinel));
+void uint_str(char *buf, size_t len, unsigned int v);
 /* What happened, in the text output's words: "RST sent (NO_SOCKET)". */
 void event_describe(char *buf, size_t len, const struct tw_event *e);
 

@@ -125,9 +125,9 @@ void event_describe(char *buf, size_t len, const struct tw_event *e)
 
 	switch (e->type) {
 	case TW_EV_STATE:
-		snprintf(buf, len, "%s -> %s%s", tcp_state_name(e->oldstate),
+		str_join(buf, len, tcp_state_name(e->oldstate), " -> ",
 			 tcp_state_name(e->newstate),
-			 e->flags & TW_F_SYNTHETIC ? " (reconstructed)" : "");
+			 e->flags & TW_F_SYNTHETIC ? " (reconstructed)" : "", NULL);
 		break;
 	case TW_EV_RST_SENT:
 		name = rst_reason_name(e->reason);
@@ -184,7 +184,7 @@ void text_event(struct tw_output *out, const struct tw_event *e)
 	endpoint_str(remote, sizeof(remote), e->family, e->daddr, e->dport);
 	event_describe(what, sizeof(what), e);
 	if (e->pid) {
-		snprintf(pid, sizeof(pid), "%u", e->pid);
+		uint_str(pid, sizeof(pid), e->pid);
 		printable(comm, e->comm, TW_COMM_LEN);
 	} else {
 		strcpy(pid, "-");
@@ -220,7 +220,7 @@ void text_snapshot(struct tw_output *out, const struct snapshot_sock *s)
 	if (s->retrans && n < (int)sizeof(what))
 		snprintf(what + n, sizeof(what) - (size_t)n, " #%u", s->retrans);
 	if (s->pid) {
-		snprintf(pid, sizeof(pid), "%u", s->pid);
+		uint_str(pid, sizeof(pid), s->pid);
 		printable(comm, s->comm, TW_COMM_LEN);
 	} else {
 		strcpy(pid, "-");
@@ -275,7 +275,7 @@ void text_explain(struct tw_output *out, const struct explanation *x)
 
 	printable(text, x->text, sizeof(text) - 1);
 	while (*p) {
-		size_t word = strcspn(p, " ");
+		size_t word = (size_t)(strchrnul(p, ' ') - p);
 
 		if (col + (int)word > 96 && col > 8) {
 			fwrite(line, 1, (size_t)(p - line), out->f);

@@ -418,6 +418,18 @@ static bool parse_hex(const char *s, __u8 *out, size_t len)
 	return true;
 }
 
+/* The socket's address: "0x" and 1 to 16 hexadecimal digits. */
+static bool parse_sk(const char *s, __u64 *v)
+{
+	int n = 0, d;
+
+	if (!s || s[0] != '0' || s[1] != 'x')
+		return false;
+	for (*v = 0, s += 2; (d = hex_digit(*s)) >= 0; s++, n++)
+		*v = *v << 4 | (__u64)d;
+	return !*s && n >= 1 && n <= 16;
+}
+
 /* As record.c writes it: text for AF_INET/AF_INET6, else 32 hex digits. */
 static bool get_addr(struct replay *r, const struct line *l, enum key k,
 		     __u16 family, __u8 *addr)
@@ -506,16 +518,8 @@ static bool parse_event(struct replay *r, const struct line *l, struct tw_event 
 	    !get_s32(r, l, K_FD, &fd) || !get_u32(r, l, K_ARG, ~0U, &e->arg) ||
 	    !get_s32(r, l, K_ARG2, &arg2))
 		return false;
-	{
-		const char *sk = str_field(l, K_SK);
-		char *end;
-
-		if (!sk || strncmp(sk, "0x", 2) || !sk[2] ||
-		    strspn(sk + 2, "0123456789abcdefABCDEF") != strlen(sk + 2) ||
-		    strlen(sk + 2) > 16)
-			return missing(r, l, K_SK, "a hexadecimal string (\"0x...\")");
-		e->skaddr = strtoull(sk + 2, &end, 16);
-	}
+	if (!parse_sk(str_field(l, K_SK), &e->skaddr))
+		return missing(r, l, K_SK, "a hexadecimal string (\"0x...\")");
 	reason = str_field(l, K_REASON_NAME);
 	if (reason && rst_reason_set(e->reason, reason))
 		return bad_line(r, l->no, "field \"reason_name\": not a reset reason");

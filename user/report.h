@@ -269,6 +269,20 @@ size_t report_rows(struct report_view *v, const struct report_conn *c);
 const struct report_expl **report_conn_expl(const struct report_view *v,
 					    const struct report_conn *c,
 					    size_t *n);
+/*
+ * The findings a code at a time, in their order (v->findings):
+ *	for (struct report_findings_run run = { 0 };
+ *	     report_findings_next(v, &run);)
+ * gives run.x[0 .. run.n), the findings of run.code.
+ */
+struct report_findings_run {
+	enum tw_code code;
+	const struct report_expl **x;
+	size_t n;
+	size_t next;		/* in v->findings: where the next run begins */
+};
+bool report_findings_next(const struct report_view *v,
+			  struct report_findings_run *run);
 /* The connection section an explanation is about, or NULL. */
 const struct report_conn *report_expl_conn(const struct report_view *v,
 					   const struct report_expl *x);

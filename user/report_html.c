@@ -277,24 +277,18 @@ static void findings(FILE *f, const struct report_view *v)
 	if (!v->nfindings)
 		fputs("<p>No trouble found: every connection closed in an orderly "
 		      "way, or is still open.</p>\n", f);
-	for (size_t i = 0; i < v->nfindings;) {
-		enum tw_code code = v->findings[i]->code;
-		size_t n = 0;
-
-		while (i + n < v->nfindings && v->findings[i + n]->code == code)
-			n++;
+	for (struct report_findings_run run = { 0 }; report_findings_next(v, &run);) {
 		fprintf(f, "<section class=\"fd\"><h3><span class=\"code bad\">%s</span>"
-			" %zu</h3>\n<ol>\n", explain_code_name(code), n);
-		for (size_t j = 0; j < n && j < SHOW_FINDINGS; j++)
-			finding(f, v, v->findings[i + j]);
+			" %zu</h3>\n<ol>\n", explain_code_name(run.code), run.n);
+		for (size_t i = 0; i < run.n && i < SHOW_FINDINGS; i++)
+			finding(f, v, run.x[i]);
 		fputs("</ol>", f);
 		/* The rest are in the lanes marked with the code. */
-		if (n > SHOW_FINDINGS)
+		if (run.n > SHOW_FINDINGS)
 			fprintf(f, "<p class=\"muted\">… and %zu more: the lanes marked "
 				"<span class=\"code bad\">%s</span> in the timeline.</p>",
-				n - SHOW_FINDINGS, explain_code_name(code));
+				run.n - SHOW_FINDINGS, explain_code_name(run.code));
 		fputs("</section>\n", f);
-		i += n;
 	}
 	fputs("</aside>\n", f);
 }

@@ -106,33 +106,20 @@ static void expl_about(FILE *f, const struct report_view *v,
 
 static void findings(FILE *f, const struct report_view *v)
 {
-	size_t shown = 0;
-
 	fputs("\n## Findings\n", f);
 	if (!v->nfindings)
 		fputs("\nNo trouble found: every connection closed in an orderly way, "
 		      "or is still open.\n", f);
-	for (size_t i = 0; i < v->nfindings; i++) {
-		const struct report_expl *x = v->findings[i];
-		size_t n = 0;
-
-		if (!i || x->code != v->findings[i - 1]->code) {
-			for (size_t j = i; j < v->nfindings &&
-			     v->findings[j]->code == x->code; j++)
-				n++;
-			fprintf(f, "\n### %s (%zu)\n\n", explain_code_name(x->code), n);
-			shown = 0;
+	for (struct report_findings_run run = { 0 }; report_findings_next(v, &run);) {
+		fprintf(f, "\n### %s (%zu)\n\n", explain_code_name(run.code), run.n);
+		for (size_t i = 0; i < run.n && i < SHOW_FINDINGS; i++) {
+			expl_about(f, v, run.x[i]);
+			report_put(f, ESC_MD, run.x[i]->text, EXPLAIN_TEXT_MAX);
+			fputc('\n', f);
 		}
-		if (shown++ == SHOW_FINDINGS) {
-			for (n = i; n < v->nfindings && v->findings[n]->code == x->code;)
-				n++;
-			fprintf(f, "- … and %zu more: see the connections\n", n - i);
-			i = n - 1;
-			continue;
-		}
-		expl_about(f, v, x);
-		report_put(f, ESC_MD, x->text, EXPLAIN_TEXT_MAX);
-		fputc('\n', f);
+		if (run.n > SHOW_FINDINGS)
+			fprintf(f, "- … and %zu more: see the connections\n",
+				run.n - SHOW_FINDINGS);
 	}
 }
 

@@ -138,36 +138,20 @@ static void expl_about(FILE *f, const struct report_view *v,
 
 static void findings(FILE *f, const struct report_view *v)
 {
-	size_t shown = 0;
-
 	fputs("\nFindings\n--------\n", f);
 	if (!v->nfindings)
 		fputs("\nNo trouble found: every connection closed in an orderly way, "
 		      "or is still open.\n", f);
-	for (size_t i = 0; i < v->nfindings; i++) {
-		const struct report_expl *x = v->findings[i];
-		size_t n = 0;
-
-		if (!i || x->code != v->findings[i - 1]->code) {
-			for (size_t j = i; j < v->nfindings &&
-			     v->findings[j]->code == x->code; j++)
-				n++;
-			fprintf(f, "\n%s (%zu)\n", explain_code_name(x->code), n);
-			shown = 0;
+	for (struct report_findings_run run = { 0 }; report_findings_next(v, &run);) {
+		fprintf(f, "\n%s (%zu)\n", explain_code_name(run.code), run.n);
+		for (size_t i = 0; i < run.n && i < SHOW_FINDINGS; i++) {
+			expl_about(f, v, run.x[i]);
+			fputs("    ", f);
+			wrap(f, run.x[i]->text, 4, 4);
 		}
-		if (shown++ == SHOW_FINDINGS) {
-			for (n = i; n < v->nfindings && v->findings[n]->code == x->code;)
-				n++;
+		if (run.n > SHOW_FINDINGS)
 			fprintf(f, "  ... and %zu more: see the connections below\n",
-				n - i);
-			i = n - 1;
-			continue;
-		}
-		if (shown > SHOW_FINDINGS)
-			continue;
-		expl_about(f, v, x);
-		fputs("    ", f);
-		wrap(f, x->text, 4, 4);
+				run.n - SHOW_FINDINGS);
 	}
 }
 

@@ -261,6 +261,22 @@ const struct report_expl **report_conn_expl(const struct report_view *v,
 	return v->expl + lo;
 }
 
+bool report_findings_next(const struct report_view *v,
+			  struct report_findings_run *run)
+{
+	size_t i = run->next;
+
+	if (i >= v->nfindings)
+		return false;
+	run->code = v->findings[i]->code;
+	run->x = v->findings + i;
+	for (run->n = 0; i + run->n < v->nfindings &&
+	     v->findings[i + run->n]->code == run->code; run->n++)
+		;
+	run->next = i + run->n;
+	return true;
+}
+
 static int build_explanations(struct report_view *v)
 {
 	const struct report *r = v->r;
