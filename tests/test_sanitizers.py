@@ -54,3 +54,20 @@ def test_bad_input_under_sanitizers(args):
                        timeout=60)
     clean(p.stderr)
     assert p.returncode in (0, 1, 2)
+
+
+@pytest.mark.parametrize("ext", ["txt", "md", "html", "json"])
+def test_report_of_empty_recording_under_sanitizers(tmp_path, ext):
+    """A recording with no connection: every report format, no finding."""
+    rec = tmp_path / "empty.jsonl"
+    p = subprocess.run([ASAN, "--record", str(rec), "--duration", "0.2", "--port", "1",
+                        "-o", os.devnull], capture_output=True, text=True, env=ENV,
+                       timeout=60)
+    clean(p.stderr)
+    assert p.returncode == 0, p.stderr
+    out = tmp_path / ("report." + ext)
+    p = subprocess.run([ASAN, "report", str(rec), "--report", str(out), "-o", os.devnull],
+                       capture_output=True, text=True, env=ENV, timeout=60)
+    clean(p.stderr)
+    assert p.returncode == 0, p.stderr
+    assert out.stat().st_size > 0

@@ -318,7 +318,8 @@ int report_view_build(struct report_view *v, const struct report *r,
 	v->rows = calloc(MAX_ROWS, sizeof(*v->rows));
 	if (!v->conns || !v->by_id || !v->rows)
 		goto nomem;
-	memcpy(v->by_id, r->conns, n * sizeof(*v->by_id));
+	if (n)	/* r->conns is NULL when there is none */
+		memcpy(v->by_id, r->conns, n * sizeof(*v->by_id));
 	qsort(v->by_id, n, sizeof(*v->by_id), cmp_by_id);
 	if (build_groups(v) || build_explanations(v))
 		goto nomem;
