@@ -141,7 +141,8 @@ static void seed_existing_sockets(struct tracer *t)
 		s.netns = proc_netns(s.pid);
 		proc_comm(s.pid, s.comm, sizeof(s.comm));
 		err = proc_for_each_socket(s.pid, seed_socket, &s);
-		if (err >= 0) {
+		/* The listener tables list the namespace's every socket: only for one of ours. */
+		if (err >= 0 && s.ninodes) {
 			qsort(s.inodes, s.ninodes, sizeof(s.inodes[0]), cmp_u64);
 			err = proc_for_each_listener(s.pid, seed_listener, &s);
 		}
