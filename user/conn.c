@@ -62,8 +62,9 @@ struct conn_table *conn_table_new(size_t capacity)
 
 static void conn_free(struct conn *c)
 {
-	if (c)
-		conn_hist_free(c);
+	if (!c)
+		return;
+	free(c->hist_more);
 	free(c);
 }
 
