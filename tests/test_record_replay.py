@@ -218,25 +218,31 @@ def test_kill_9_loses_at_most_the_last_line(peers, tmp_path):
     assert json.loads(out.splitlines()[-1])["type"] == "summary"
 
 
-def synthetic(path, conns):
-    """A recording of conns connections opened, none closed."""
+def synthetic(path, conns, closed=False):
+    """A recording of conns connections opened, none closed; or each closed
+    first, down to FIN_WAIT2 -> CLOSE: a timewait record (the recording has
+    no sock_diag answer, so they stay)."""
+    steps = [(7, 2)] + ([(2, 1), (1, 4), (4, 5), (5, 7)] if closed else [])
     with open(path, "w") as f:
         f.write(json.dumps({"type": "recording", "version": 1, "host": "h",
                             "kernel": "k", "mono_to_real_ns": 0, "scenario": None,
                             "pids": "", "ports": "", "family": None,
                             "follow": True, "stuck": 30}) + "\n")
+        ts = 1000
         for i in range(conns):
-            f.write(json.dumps({
-                "type": "event", "event": "state", "ts_ns": 1000 + i,
-                "sk": "0x%x" % (0xffff888100000000 + 64 * i), "pid": 7,
-                "comm": "app", "owner_how": 1, "cpu_pid": 7, "netns": 1,
-                "family": 2, "saddr": "10.0.0.1", "sport": 1024 + i % 60000,
-                "daddr": "10.0.0.2", "dport": 443, "oldstate": 7,
-                "newstate": 2, "flags": 0, "value": 0, "reason": 0, "fd": 0,
-                "arg": 0, "arg2": 0}) + "\n")
-        f.write('{"type":"end","ts_ns":%d}\n' % (1000 + conns))
+            for old, new in steps:
+                ts += 1
+                f.write(json.dumps({
+                    "type": "event", "event": "state", "ts_ns": ts,
+                    "sk": "0x%x" % (0xffff888100000000 + 64 * i), "pid": 7,
+                    "comm": "app", "owner_how": 1, "cpu_pid": 7, "netns": 1,
+                    "family": 2, "saddr": "10.0.0.1", "sport": 1024 + i % 60000,
+                    "daddr": "10.0.0.2", "dport": 443, "oldstate": old,
+                    "newstate": new, "flags": 0, "value": 0, "reason": 0, "fd": 0,
+                    "arg": 0, "arg2": 0}) + "\n")
+        f.write('{"type":"end","ts_ns":%d}\n' % ts)
         f.write('{"type":"stop","ts_ns":%d,"lost":0,"filtered":0,"malformed":0}\n'
-                % (1000 + conns))
+                % ts)
 
 
 def test_full_tables_count_evictions(tmp_path):
@@ -254,6 +260,23 @@ def test_full_tables_count_evictions(tmp_path):
     # The ones still open at the end are the newest.
     kept = sorted(e["conn"] for e in out if e["type"] == "connection")
     assert kept == list(range(5121, 70001))
+
+
+def test_full_timewait_table_counts_evictions(tmp_path):
+    rec = tmp_path / "closing.jsonl"
+    synthetic(rec, 9000, closed=True)
+    rc, _, err = replay(rec, "--json", "-o", str(tmp_path / "out.jsonl"))
+    assert rc == 0, err
+    # 8,192 timewait records fit; each time the table is full, its idlest
+    # 1/64 (128) goes: 7 times for the 808 past it.
+    assert "; 896 connections evicted from full tables" in err
+    out = [json.loads(l) for l in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert out[-1]["type"] == "summary" and out[-1]["evicted"] == 896
+    # Each connection's socket is still open (no destroy); of its timewait
+    # record, the newest 8,104 are left: both timelines end with the trace.
+    conns = [e["conn"] for e in out if e["type"] == "connection"]
+    assert len(conns) == 9000 + 8104
+    assert sorted(set(conns)) == list(range(1, 9001))
 
 
 @pytest.mark.parametrize("args, status, message", [

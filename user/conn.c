@@ -2,7 +2,8 @@
 /*
  * The connection table: one entry per live kernel socket, found by socket
  * address. Bounded: when full, the connections idle longest are evicted and
- * counted, so a busy host cannot grow it without limit.
+ * counted, so a busy host cannot grow it without limit. Its slots grow with
+ * it: a host with few connections pays for few.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ struct conn_table {
 	size_t mask;
 	size_t used;
 	size_t capacity;
+	size_t max_slots;	/* at capacity: at most half the slots used */
 	__u64 next_id;
 	__u64 evicted;
 	__u64 *scratch;		/* capacity stamps, for choosing what to evict */
@@ -28,6 +30,7 @@ struct conn_table {
  * the table, which would otherwise be paid for every new connection.
  */
 #define EVICT_SHIFT	6
+#define MIN_SLOTS	64
 
 static size_t hash_sk(__u64 sk)
 {
@@ -40,18 +43,18 @@ static size_t hash_sk(__u64 sk)
 struct conn_table *conn_table_new(size_t capacity)
 {
 	struct conn_table *t = calloc(1, sizeof(*t));
-	size_t size = 16;
 
 	if (!t)
 		return NULL;
-	while (size < capacity * 2)
-		size <<= 1;
-	t->slots = calloc(size, sizeof(*t->slots));
+	t->max_slots = MIN_SLOTS;
+	while (t->max_slots < capacity * 2)
+		t->max_slots <<= 1;
+	t->slots = calloc(MIN_SLOTS, sizeof(*t->slots));
 	if (!t->slots) {
 		free(t);
 		return NULL;
 	}
-	t->mask = size - 1;
+	t->mask = MIN_SLOTS - 1;
 	t->capacity = capacity;
 	t->next_id = 1;
 	return t;
@@ -59,8 +62,9 @@ struct conn_table *conn_table_new(size_t capacity)
 
 static void conn_free(struct conn *c)
 {
-	if (c)
-		conn_hist_free(c);
+	if (!c)
+		return;
+	free(c->hist_more);
 	free(c);
 }
 
@@ -205,19 +209,39 @@ static void evict_oldest(struct conn_table *t)
 	t->evicted += gone;
 }
 
+/* Twice the slots, past half used. */
+static int grow(struct conn_table *t)
+{
+	size_t size = (t->mask + 1) * 2;
+	struct conn **old = t->slots;
+	size_t old_mask = t->mask;
+
+	t->slots = calloc(size, sizeof(*t->slots));
+	if (!t->slots) {
+		t->slots = old;
+		return -ENOMEM;
+	}
+	t->mask = size - 1;
+	for (size_t i = 0; i <= old_mask; i++)
+		if (old[i])
+			t->slots[slot_of(t, old[i]->sk)] = old[i];
+	free(old);
+	return 0;
+}
+
 struct conn *conn_new(struct conn_table *t, __u64 sk)
 {
 	size_t i = slot_of(t, sk);
 	struct conn *c;
 
-	if (t->slots[i]) {
+	if (t->slots[i])
 		remove_slot(t, i);
-		i = slot_of(t, sk);
-	}
-	if (t->used >= t->capacity) {
+	if (t->used >= t->capacity)
 		evict_oldest(t);
-		i = slot_of(t, sk);
-	}
+	if ((t->used + 1) * 2 > t->mask + 1 && t->mask + 1 < t->max_slots &&
+	    grow(t))
+		return NULL;
+	i = slot_of(t, sk);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;

@@ -104,7 +104,7 @@ __u64 conn_evicted(const struct conn_table *t);
 
 /* The i-th state change of c, 0 <= i < c->nhist. */
 struct conn_step conn_step(const struct conn *c, int i);
-/* Record a state change: the first CONN_HIST are kept. */
+/* Record a state change: the first CONN_HIST are kept (fewer without memory). */
 void conn_step_add(struct conn *c, __u64 ts, int old, int new);
 /* Forget the last state change. */
 void conn_step_drop(struct conn *c);
