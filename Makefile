@@ -20,7 +20,7 @@ CFLAGS     ?= -g -O2
 WARNINGS   := -Wall -Wextra -Werror -Werror=undef -Wmissing-field-initializers \
 	      -Wshadow -Wformat=2 -Wno-unused-parameter
 CPPFLAGS   := -I$(OUTPUT) -Ibpf -Iuser -D_GNU_SOURCE
-LDLIBS     := -lbpf -lelf -lz -lm
+LDLIBS     := -lbpf -lelf -lz -lm -pthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf \
 	      -Wall -Werror

@@ -5,6 +5,8 @@
  * buffer, the --pid targets, the loss counter and the socket owners.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -195,10 +197,31 @@ int syscalls_start(struct tw_syscalls *s, const struct tw_loader *l,
 	return 0;
 }
 
+static void *destroy_link(void *link)
+{
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+/*
+ * Detaching a syscall tracepoint waits for the kernel's RCU grace period
+ * (about 75 ms here): one after the other, the 36 links held tcpwatch for
+ * 2.7 s after Ctrl-C. A thread per link lets the waits overlap.
+ */
 void syscalls_stop(struct tw_syscalls *s)
 {
-	for (int i = s->attached - 1; i >= 0; i--)
-		bpf_link__destroy(s->links[i]);
+	pthread_t threads[TW_SYSCALL_LINKS];
+	bool threaded[TW_SYSCALL_LINKS];
+
+	for (int i = 0; i < s->attached; i++) {
+		threaded[i] = !pthread_create(&threads[i], NULL, destroy_link,
+					      s->links[i]);
+		if (!threaded[i])
+			bpf_link__destroy(s->links[i]);
+	}
+	for (int i = 0; i < s->attached; i++)
+		if (threaded[i])
+			pthread_join(threads[i], NULL);
 	syscalls_bpf__destroy(s->skel);
 	memset(s, 0, sizeof(*s));
 }
