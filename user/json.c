@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Escaping strings that come from the traced system. */
 #include <stdbool.h>
+#include <string.h>
 
 #include "json.h"
 
@@ -41,46 +42,96 @@ static bool json_plain(unsigned char c)
 	       c != '>' && c != '&';
 }
 
-void json_write_str(FILE *f, const char *str, size_t len)
+static const char hex[] = "0123456789abcdef";
+
+/*
+ * Escape s[*i, n) into dst until it is done or dst (cap bytes) has no room
+ * for the next character; *i is advanced past what was written. Returns
+ * the bytes written. A UTF-8 sequence is judged whole (against n), never
+ * split.
+ */
+static size_t escape_some(char *dst, size_t cap, const unsigned char *s, size_t n,
+			  size_t *i)
 {
-	const unsigned char *s = (const unsigned char *)str;
+	size_t out = 0;
+
+	while (*i < n) {
+		unsigned char c = s[*i];
+		size_t l;
+
+		if (json_plain(c)) {
+			if (out + 1 > cap)
+				break;
+			dst[out++] = (char)c;
+			(*i)++;
+			continue;
+		}
+		l = json_utf8_len(s + *i, n - *i);
+		if (l > 1) {
+			if (out + l > cap)
+				break;
+			for (size_t k = 0; k < l; k++)
+				dst[out++] = (char)s[(*i)++];
+			continue;
+		}
+		if (out + 6 > cap)
+			break;
+		dst[out++] = '\\';
+		if (c == '"' || c == '\\') {
+			dst[out++] = (char)c;
+		} else if (c == '\n') {
+			dst[out++] = 'n';
+		} else if (c == '\t') {
+			dst[out++] = 't';
+		} else {
+			dst[out++] = 'u';
+			dst[out++] = '0';
+			dst[out++] = '0';
+			dst[out++] = hex[c >> 4];
+			dst[out++] = hex[c & 15];
+		}
+		(*i)++;
+	}
+	return out;
+}
+
+static size_t str_len(const char *s, size_t len)
+{
 	size_t n = 0;
 
 	while (n < len && s[n])
 		n++;
-	fputc('"', f);
-	for (size_t i = 0; i < n;) {
-		unsigned char c = s[i];
-		size_t l, run = i;
+	return n;
+}
 
-		/* Most strings are plain: written in one piece. */
-		while (run < n && json_plain(s[run]))
-			run++;
-		if (run > i) {
-			fwrite(s + i, 1, run - i, f);
-			i = run;
-			continue;
-		}
-		l = json_utf8_len(s + i, n - i);
-		if (l > 1) {
-			fwrite(s + i, 1, l, f);
-			i += l;
-			continue;
-		}
-		i++;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else
-			fprintf(f, "\\u%04x", c);
-	}
+void json_write_str(FILE *f, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = str_len(str, len), i = 0;
+	char buf[1024];
+
+	fputc('"', f);
+	while (i < n)
+		fwrite(buf, 1, escape_some(buf, sizeof(buf), s, n, &i), f);
 	fputc('"', f);
 }
 
-void json_put_u64(FILE *f, const char *key, unsigned long long v)
+static void jl_put(struct jline *l, const char *s, size_t n)
+{
+	if (l->cut || n > sizeof(l->buf) - l->n) {
+		l->cut = true;
+		return;
+	}
+	memcpy(l->buf + l->n, s, n);
+	l->n += n;
+}
+
+void jl_raw(struct jline *l, const char *s)
+{
+	jl_put(l, s, strlen(s));
+}
+
+void jl_u64(struct jline *l, const char *key, unsigned long long v)
 {
 	char buf[20], *p = buf + sizeof(buf);
 
@@ -88,40 +139,63 @@ void json_put_u64(FILE *f, const char *key, unsigned long long v)
 		*--p = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	fputs(key, f);
-	fwrite(p, 1, (size_t)(buf + sizeof(buf) - p), f);
+	jl_raw(l, key);
+	jl_put(l, p, (size_t)(buf + sizeof(buf) - p));
 }
 
-void json_put_hex(FILE *f, const char *key, unsigned long long v)
+void jl_s64(struct jline *l, const char *key, long long v)
+{
+	if (v >= 0) {
+		jl_u64(l, key, (unsigned long long)v);
+		return;
+	}
+	jl_raw(l, key);
+	jl_u64(l, "-", -(unsigned long long)v);
+}
+
+void jl_hex(struct jline *l, const char *key, unsigned long long v)
 {
 	char buf[24], *p = buf + sizeof(buf);
 
 	*--p = '"';
 	do {
-		*--p = "0123456789abcdef"[v & 15];
+		*--p = hex[v & 15];
 		v >>= 4;
 	} while (v);
 	*--p = 'x';
 	*--p = '0';
 	*--p = '"';
-	fputs(key, f);
-	fwrite(p, 1, (size_t)(buf + sizeof(buf) - p), f);
+	jl_raw(l, key);
+	jl_put(l, p, (size_t)(buf + sizeof(buf) - p));
 }
 
-void json_put_s64(FILE *f, const char *key, long long v)
+void jl_name(struct jline *l, const char *key, const char *name)
 {
-	if (v >= 0) {
-		json_put_u64(f, key, (unsigned long long)v);
-		return;
-	}
-	fputs(key, f);
-	json_put_u64(f, "-", -(unsigned long long)v);
+	jl_raw(l, key);
+	jl_put(l, "\"", 1);
+	jl_raw(l, name);
+	jl_put(l, "\"", 1);
 }
 
-void json_put_name(FILE *f, const char *key, const char *name)
+void jl_str(struct jline *l, const char *key, const char *str, size_t len)
 {
-	fputs(key, f);
-	fputc('"', f);
-	fputs(name, f);
-	fputc('"', f);
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = str_len(str, len), i = 0;
+
+	jl_raw(l, key);
+	jl_put(l, "\"", 1);
+	if (!l->cut)
+		l->n += escape_some(l->buf + l->n, sizeof(l->buf) - l->n, s, n, &i);
+	if (i < n)
+		l->cut = true;
+	jl_put(l, "\"", 1);
+}
+
+bool jl_write(struct jline *l, FILE *f)
+{
+	jl_put(l, "\n", 1);
+	if (l->cut)
+		return false;
+	fwrite(l->buf, 1, l->n, f);
+	return true;
 }

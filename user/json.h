@@ -2,6 +2,7 @@
 #ifndef TW_JSON_H
 #define TW_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -15,15 +16,32 @@
 void json_write_str(FILE *f, const char *s, size_t len);
 
 /*
- * Numbers without printf's format parsing (the per-event path): key is
- * written as it is (",\"sport\":"), then the value.
+ * A JSON line built in memory and written with one fwrite(): the
+ * per-event path, where stdio's cost per call was most of the work. The
+ * longest line tcpwatch makes is an explanation whose every byte needs
+ * escaping (about 5 KB); a line that does not fit is marked cut and
+ * jl_write() writes nothing of it.
  */
-void json_put_u64(FILE *f, const char *key, unsigned long long v);
-void json_put_s64(FILE *f, const char *key, long long v);
+struct jline {
+	size_t n;
+	bool cut;
+	char buf[8192];		/* an explanation's text escaped at worst: 5 KB */
+};
+
+#define JLINE_INIT { .n = 0, .cut = false }
+
+/* Each appends key as it is (",\"sport\":"), then the value. */
+void jl_raw(struct jline *l, const char *s);
+void jl_u64(struct jline *l, const char *key, unsigned long long v);
+void jl_s64(struct jline *l, const char *key, long long v);
 /* As a string: "0x1f". */
-void json_put_hex(FILE *f, const char *key, unsigned long long v);
-/* A string known to need no escaping (names from tcpwatch's own tables). */
-void json_put_name(FILE *f, const char *key, const char *name);
+void jl_hex(struct jline *l, const char *key, unsigned long long v);
+/* A string that needs no escaping (names from tcpwatch's own tables). */
+void jl_name(struct jline *l, const char *key, const char *name);
+/* A string from the traced system: escaped as json_write_str() does. */
+void jl_str(struct jline *l, const char *key, const char *s, size_t len);
+/* The line and its newline to f; false (nothing written) if it was cut. */
+bool jl_write(struct jline *l, FILE *f);
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
 size_t json_utf8_len(const unsigned char *s, size_t n);

@@ -22,162 +22,172 @@ static const char *const owner_how[] = {
 	[TW_OWNER_ACCEPT] = "accept",
 };
 
-static void json_kv_str(FILE *f, const char *key, const char *val)
+static void jl_kv_str(struct jline *l, const char *key, const char *val)
 {
-	fprintf(f, ",\"%s\":", key);
-	json_write_str(f, val, strlen(val));
+	jl_str(l, key, val, strlen(val));
 }
 
 /* family, saddr, sport, daddr, dport: of an event, a connection, a socket. */
-static void json_endpoints(FILE *f, __u16 family, const __u8 *saddr, __u16 sport,
-			   const __u8 *daddr, __u16 dport)
+static void json_endpoints(struct jline *l, __u16 family, const __u8 *saddr,
+			   __u16 sport, const __u8 *daddr, __u16 dport)
 {
 	char a[64];
 
-	json_put_name(f, ",\"family\":", family == AF_INET6 ? "AF_INET6" : "AF_INET");
+	jl_name(l, ",\"family\":", family == AF_INET6 ? "AF_INET6" : "AF_INET");
 	addr_str(a, sizeof(a), family, saddr);
-	json_put_name(f, ",\"saddr\":", a);
-	json_put_u64(f, ",\"sport\":", sport);
+	jl_name(l, ",\"saddr\":", a);
+	jl_u64(l, ",\"sport\":", sport);
 	addr_str(a, sizeof(a), family, daddr);
-	json_put_name(f, ",\"daddr\":", a);
-	json_put_u64(f, ",\"dport\":", dport);
+	jl_name(l, ",\"daddr\":", a);
+	jl_u64(l, ",\"dport\":", dport);
 }
 
-static void json_owner(FILE *f, const struct tw_event *e)
+static void json_owner(struct jline *l, const struct tw_event *e)
 {
 	if (!e->pid) {
-		fputs(",\"pid\":null,\"comm\":null,\"owner\":\"unknown\"", f);
+		jl_raw(l, ",\"pid\":null,\"comm\":null,\"owner\":\"unknown\"");
 		return;
 	}
-	json_put_u64(f, ",\"pid\":", e->pid);
-	fputs(",\"comm\":", f);
-	json_write_str(f, e->comm, TW_COMM_LEN);
-	json_put_name(f, ",\"owner\":",
-		      e->owner_how < sizeof(owner_how) / sizeof(owner_how[0]) &&
-		      owner_how[e->owner_how] ? owner_how[e->owner_how] : "unknown");
+	jl_u64(l, ",\"pid\":", e->pid);
+	jl_str(l, ",\"comm\":", e->comm, TW_COMM_LEN);
+	jl_name(l, ",\"owner\":",
+		e->owner_how < sizeof(owner_how) / sizeof(owner_how[0]) &&
+		owner_how[e->owner_how] ? owner_how[e->owner_how] : "unknown");
+}
+
+/* A name from a table, or the number as a string when the table has none. */
+static void jl_name_or_num(struct jline *l, const char *key, const char *name,
+			   long long num)
+{
+	char tmp[24];
+
+	if (name) {
+		jl_kv_str(l, key, name);
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%lld", num);
+	jl_name(l, key, tmp);
 }
 
 /* SO_LINGER's value is the timeout when on (-1 from the BPF side: off). */
-static void json_sockopt(FILE *f, const struct tw_event *e)
+static void json_sockopt(struct jline *l, const struct tw_event *e)
 {
 	int level = (int)(e->arg >> 16), opt = (int)(e->arg & 0xffff);
-	const char *level_name = sockopt_level_name(level);
-	const char *opt_name = sockopt_name(level, opt);
 
-	if (level_name)
-		json_kv_str(f, "level", level_name);
-	else
-		fprintf(f, ",\"level\":\"%d\"", level);
-	if (opt_name)
-		json_kv_str(f, "option", opt_name);
-	else
-		fprintf(f, ",\"option\":\"%d\"", opt);
-	if (level == SOL_SOCKET && opt == SO_LINGER && e->arg2 < 0)
-		fputs(",\"onoff\":false,\"value\":null", f);
-	else if (level == SOL_SOCKET && opt == SO_LINGER)
-		fprintf(f, ",\"onoff\":true,\"value\":%d", e->arg2);
-	else
-		fprintf(f, ",\"value\":%d", e->arg2);
+	jl_name_or_num(l, ",\"level\":", sockopt_level_name(level), level);
+	jl_name_or_num(l, ",\"option\":", sockopt_name(level, opt), opt);
+	if (level == SOL_SOCKET && opt == SO_LINGER && e->arg2 < 0) {
+		jl_raw(l, ",\"onoff\":false,\"value\":null");
+		return;
+	}
+	if (level == SOL_SOCKET && opt == SO_LINGER)
+		jl_raw(l, ",\"onoff\":true");
+	jl_s64(l, ",\"value\":", e->arg2);
 }
 
 /* ret and errno as the application sees them: -1 and the errno's name. */
-static void json_call(FILE *f, const struct tw_event *e)
+static void json_call(struct jline *l, const struct tw_event *e)
 {
-	const char *how;
 	char tmp[32];
 
-	json_kv_str(f, "call", call_name(e->reason));
-	if (e->value < 0)
-		fprintf(f, ",\"ret\":-1,\"errno\":\"%s\"",
-			errno_name(-(long)e->value, tmp, sizeof(tmp)));
-	else
-		fprintf(f, ",\"ret\":%d,\"errno\":null", e->value);
-	fprintf(f, ",\"fd\":%d", e->fd);
+	jl_kv_str(l, ",\"call\":", call_name(e->reason));
+	if (e->value < 0) {
+		jl_raw(l, ",\"ret\":-1");
+		jl_name(l, ",\"errno\":", errno_name(-(long)e->value, tmp, sizeof(tmp)));
+	} else {
+		jl_s64(l, ",\"ret\":", e->value);
+		jl_raw(l, ",\"errno\":null");
+	}
+	jl_s64(l, ",\"fd\":", e->fd);
 	switch (e->reason) {
 	case TW_CALL_ACCEPT:
-		fprintf(f, ",\"listen_fd\":%d", (int)e->arg);
+		jl_s64(l, ",\"listen_fd\":", (int)e->arg);
 		break;
 	case TW_CALL_SHUTDOWN:
-		how = shutdown_how_name(e->arg);
-		if (how)
-			json_kv_str(f, "how", how);
-		else
-			fprintf(f, ",\"how\":\"%u\"", e->arg);
+		jl_name_or_num(l, ",\"how\":", shutdown_how_name(e->arg), e->arg);
 		break;
 	case TW_CALL_SETSOCKOPT:
-		json_sockopt(f, e);
+		json_sockopt(l, e);
 		break;
 	case TW_CALL_LISTEN:
-		fprintf(f, ",\"backlog\":%d", (int)e->arg);
+		jl_s64(l, ",\"backlog\":", (int)e->arg);
 		break;
 	case TW_CALL_BIND:
-		fprintf(f, ",\"port\":%u", e->arg);
+		jl_u64(l, ",\"port\":", e->arg);
 		break;
 	default:
 		break;
 	}
 }
 
-static void json_details(FILE *f, const struct tw_event *e)
+static void json_details(struct jline *l, const struct tw_event *e)
 {
-	const char *reason;
 	char tmp[32];
 
 	switch (e->type) {
 	case TW_EV_STATE:
-		json_put_name(f, ",\"old\":", tcp_state_name(e->oldstate));
-		json_put_name(f, ",\"new\":", tcp_state_name(e->newstate));
-		if (e->flags & TW_F_SYNTHETIC)
-			fprintf(f, ",\"reconstructed\":true,\"cause\":\"%s\"",
-				explain_cause_name((int)e->reason));
+		jl_name(l, ",\"old\":", tcp_state_name(e->oldstate));
+		jl_name(l, ",\"new\":", tcp_state_name(e->newstate));
+		if (e->flags & TW_F_SYNTHETIC) {
+			jl_raw(l, ",\"reconstructed\":true");
+			jl_name(l, ",\"cause\":", explain_cause_name((int)e->reason));
+		}
 		return;
 	case TW_EV_RST_SENT:
-		reason = rst_reason_name(e->reason);
 		if (!(e->flags & TW_F_HAS_REASON))
-			fputs(",\"reason\":null", f);
-		else if (reason)
-			json_kv_str(f, "reason", reason);
+			jl_raw(l, ",\"reason\":null");
 		else
-			fprintf(f, ",\"reason\":\"%u\"", e->reason);
-		fprintf(f, ",\"no_socket\":%s,\"timewait\":%s",
-			e->flags & TW_F_NO_SK ? "true" : "false",
-			e->flags & TW_F_TIMEWAIT_SK ? "true" : "false");
+			jl_name_or_num(l, ",\"reason\":", rst_reason_name(e->reason),
+				       e->reason);
+		jl_raw(l, e->flags & TW_F_NO_SK ? ",\"no_socket\":true" :
+						  ",\"no_socket\":false");
+		jl_raw(l, e->flags & TW_F_TIMEWAIT_SK ? ",\"timewait\":true" :
+							",\"timewait\":false");
 		if (!(e->flags & TW_F_NO_SK))
-			fprintf(f, ",\"state\":\"%s\"", tcp_state_name(e->oldstate));
+			jl_name(l, ",\"state\":", tcp_state_name(e->oldstate));
 		return;
 	case TW_EV_RETRANS:
 	case TW_EV_SYNACK_RETRANS:
-		fprintf(f, ",\"count\":%d", e->value);
+		jl_s64(l, ",\"count\":", e->value);
 		break;
 	case TW_EV_ERROR:
-		fprintf(f, ",\"errno\":\"%s\",\"errno_num\":%d",
-			errno_name(e->value, tmp, sizeof(tmp)), e->value);
+		jl_name(l, ",\"errno\":", errno_name(e->value, tmp, sizeof(tmp)));
+		jl_s64(l, ",\"errno_num\":", e->value);
 		break;
 	case TW_EV_CALL:
-		json_call(f, e);
+		json_call(l, e);
 		break;
 	default:
 		break;
 	}
-	json_put_name(f, ",\"state\":", tcp_state_name(e->oldstate));
+	jl_name(l, ",\"state\":", tcp_state_name(e->oldstate));
+}
+
+/* A line too long for a jline cannot come from an event: say so if it does. */
+static void write_line(struct jline *l, FILE *f)
+{
+	if (!jl_write(l, f))
+		fprintf(stderr, "tcpwatch: internal error: a JSON line over %zu bytes "
+			"was dropped\n", sizeof(l->buf));
 }
 
 void json_event(struct tw_output *out, const struct tw_event *e)
 {
-	FILE *f = out->f;
+	struct jline l = JLINE_INIT;
 	char when[48];
 
 	clock_str(when, sizeof(when), out, e->ts_ns, true);
-	json_put_name(f, "{\"type\":", event_type_name(e->type));
-	json_put_u64(f, ",\"ts_ns\":", e->ts_ns);
-	json_put_name(f, ",\"time\":", when);
-	json_owner(f, e);
-	json_endpoints(f, e->family, e->saddr, e->sport, e->daddr, e->dport);
-	json_details(f, e);
-	json_put_hex(f, ",\"sk\":", e->skaddr);
-	json_put_u64(f, ",\"netns\":", e->netns);
-	json_put_u64(f, ",\"cpu_pid\":", e->cpu_pid);
-	fputs("}\n", f);
+	jl_name(&l, "{\"type\":", event_type_name(e->type));
+	jl_u64(&l, ",\"ts_ns\":", e->ts_ns);
+	jl_name(&l, ",\"time\":", when);
+	json_owner(&l, e);
+	json_endpoints(&l, e->family, e->saddr, e->sport, e->daddr, e->dport);
+	json_details(&l, e);
+	jl_hex(&l, ",\"sk\":", e->skaddr);
+	jl_u64(&l, ",\"netns\":", e->netns);
+	jl_u64(&l, ",\"cpu_pid\":", e->cpu_pid);
+	jl_raw(&l, "}");
+	write_line(&l, out->f);
 }
 
 void json_lost(struct tw_output *out, __u64 now_ns, __u64 lost, __u64 total)
@@ -249,38 +259,36 @@ void json_scenario(struct tw_output *out, const char *name, int status,
 		(unsigned long long)st->events, (unsigned long long)st->lost);
 }
 
-static void json_tuple(FILE *f, const struct conn_tuple *t)
+static void json_tuple(struct jline *l, const struct conn_tuple *t)
 {
-	json_endpoints(f, t->family, t->saddr, t->sport, t->daddr, t->dport);
+	json_endpoints(l, t->family, t->saddr, t->sport, t->daddr, t->dport);
 }
 
 void json_explain(struct tw_output *out, const struct explanation *x)
 {
-	FILE *f = out->f;
+	struct jline l = JLINE_INIT;
 
-	json_put_u64(f, "{\"type\":\"explain\",\"ts_ns\":", x->ts_ns);
-	json_put_name(f, ",\"code\":", explain_code_name(x->code));
-	fputs(",\"text\":", f);
-	json_write_str(f, x->text, sizeof(x->text));
+	jl_u64(&l, "{\"type\":\"explain\",\"ts_ns\":", x->ts_ns);
+	jl_name(&l, ",\"code\":", explain_code_name(x->code));
+	jl_str(&l, ",\"text\":", x->text, sizeof(x->text));
 	if (x->count)
-		json_put_u64(f, ",\"count\":", x->count);
+		jl_u64(&l, ",\"count\":", x->count);
 	if (!x->conn_id && x->pid) {
-		json_put_u64(f, ",\"pid\":", x->pid);
-		fputs(",\"comm\":", f);
-		json_write_str(f, x->comm, sizeof(x->comm));
+		jl_u64(&l, ",\"pid\":", x->pid);
+		jl_str(&l, ",\"comm\":", x->comm, sizeof(x->comm));
 	}
 	if (x->conn_id) {
-		json_put_u64(f, ",\"conn\":", x->conn_id);
+		jl_u64(&l, ",\"conn\":", x->conn_id);
 		if (x->pid) {
-			json_put_u64(f, ",\"pid\":", x->pid);
-			fputs(",\"comm\":", f);
-			json_write_str(f, x->comm, sizeof(x->comm));
+			jl_u64(&l, ",\"pid\":", x->pid);
+			jl_str(&l, ",\"comm\":", x->comm, sizeof(x->comm));
 		} else {
-			fputs(",\"pid\":null,\"comm\":null", f);
+			jl_raw(&l, ",\"pid\":null,\"comm\":null");
 		}
-		json_tuple(f, &x->t);
+		json_tuple(&l, &x->t);
 	}
-	fputs("}\n", f);
+	jl_raw(&l, "}");
+	write_line(&l, out->f);
 }
 
 void json_comm_hex(FILE *f, const char *comm)
@@ -302,6 +310,7 @@ void json_snapshot(FILE *f, const struct tw_output *out,
 		   const struct snapshot_sock *s, bool exact)
 {
 	const char *timer = diag_timer_name(s->timer);
+	struct jline tuple = JLINE_INIT;
 	char when[48];
 
 	clock_str(when, sizeof(when), out, s->ts_ns, true);
@@ -315,7 +324,8 @@ void json_snapshot(FILE *f, const struct tw_output *out,
 	} else {
 		fputs(",\"pid\":null,\"comm\":null", f);
 	}
-	json_tuple(f, &s->t);
+	json_tuple(&tuple, &s->t);
+	fwrite(tuple.buf, 1, tuple.n, f);
 	fprintf(f, ",\"state\":\"%s\",\"rqueue\":%u,\"wqueue\":%u",
 		tcp_state_name(s->state), s->rqueue, s->wqueue);
 	if (timer)
@@ -340,37 +350,36 @@ static const char *const role_names[] = {
 /* The states the connection went through and how long it spent in each. */
 void json_connection(struct tw_output *out, const struct conn *c, __u64 end_ns)
 {
-	FILE *f = out->f;
+	struct jline l = JLINE_INIT;
 	bool first = true;
 
-	json_put_u64(f, "{\"type\":\"connection\",\"ts_ns\":", end_ns);
-	json_put_u64(f, ",\"conn\":", c->id);
-	json_put_name(f, ",\"role\":", role_names[c->role]);
+	jl_u64(&l, "{\"type\":\"connection\",\"ts_ns\":", end_ns);
+	jl_u64(&l, ",\"conn\":", c->id);
+	jl_name(&l, ",\"role\":", role_names[c->role]);
 	if (c->pid) {
-		json_put_u64(f, ",\"pid\":", c->pid);
-		fputs(",\"comm\":", f);
-		json_write_str(f, c->comm, sizeof(c->comm));
+		jl_u64(&l, ",\"pid\":", c->pid);
+		jl_str(&l, ",\"comm\":", c->comm, sizeof(c->comm));
 	} else {
-		fputs(",\"pid\":null,\"comm\":null", f);
+		jl_raw(&l, ",\"pid\":null,\"comm\":null");
 	}
-	json_tuple(f, &c->t);
-	fputs(",\"states\":[", f);
+	json_tuple(&l, &c->t);
+	jl_raw(&l, ",\"states\":[");
 	for (int i = 0; i < c->nhist; i++) {
 		struct conn_step h = conn_step(c, i);
 		__u64 until = i + 1 < c->nhist ? conn_step(c, i + 1).ts : end_ns;
 
-		json_put_name(f, i ? ",{\"state\":" : "{\"state\":",
-			      tcp_state_name(h.new));
-		json_put_u64(f, ",\"since_ns\":", h.ts);
-		json_put_u64(f, ",\"ns\":", until - h.ts);
-		fputc('}', f);
+		jl_name(&l, i ? ",{\"state\":" : "{\"state\":", tcp_state_name(h.new));
+		jl_u64(&l, ",\"since_ns\":", h.ts);
+		jl_u64(&l, ",\"ns\":", until - h.ts);
+		jl_raw(&l, "}");
 	}
-	fputs("],\"codes\":[", f);
+	jl_raw(&l, "],\"codes\":[");
 	for (int code = 0; code < CODE_MAX; code++) {
 		if (!(c->codes & (1ULL << code)))
 			continue;
-		json_put_name(f, first ? "" : ",", explain_code_name(code));
+		jl_name(&l, first ? "" : ",", explain_code_name(code));
 		first = false;
 	}
-	fputs("]}\n", f);
+	jl_raw(&l, "]}");
+	write_line(&l, out->f);
 }
