@@ -268,14 +268,14 @@ def test_full_timewait_table_counts_evictions(tmp_path):
     rc, _, err = replay(rec, "--json", "-o", str(tmp_path / "out.jsonl"))
     assert rc == 0, err
     # 8,192 timewait records fit; each time the table is full, its idlest
-    # 1/64 (128) goes: 7 times for the 808 past it.
-    assert "; 896 connections evicted from full tables" in err
+    # 1/8 (1,024) goes: once for the 808 past it.
+    assert "; 1024 connections evicted from full tables" in err
     out = [json.loads(l) for l in (tmp_path / "out.jsonl").read_text().splitlines()]
-    assert out[-1]["type"] == "summary" and out[-1]["evicted"] == 896
+    assert out[-1]["type"] == "summary" and out[-1]["evicted"] == 1024
     # Each connection's socket is still open (no destroy); of its timewait
-    # record, the newest 8,104 are left: both timelines end with the trace.
+    # record, the newest 7,976 are left: both timelines end with the trace.
     conns = [e["conn"] for e in out if e["type"] == "connection"]
-    assert len(conns) == 9000 + 8104
+    assert len(conns) == 9000 + 7976
     assert sorted(set(conns)) == list(range(1, 9001))
 
 

@@ -19,17 +19,13 @@ struct conn_table {
 	size_t mask;
 	size_t used;
 	size_t capacity;
+	size_t evict_batch;	/* how many go when it is full */
 	size_t max_slots;	/* at capacity: at most half the slots used */
 	__u64 next_id;
 	__u64 evicted;
 	__u64 *scratch;		/* capacity stamps, for choosing what to evict */
 };
 
-/*
- * A full table drops its idlest 1/64 at once: finding them costs a pass over
- * the table, which would otherwise be paid for every new connection.
- */
-#define EVICT_SHIFT	6
 #define MIN_SLOTS	64
 
 static size_t hash_sk(__u64 sk)
@@ -40,7 +36,7 @@ static size_t hash_sk(__u64 sk)
 	return (size_t)sk;
 }
 
-struct conn_table *conn_table_new(size_t capacity)
+struct conn_table *conn_table_new(size_t capacity, size_t evict_batch)
 {
 	struct conn_table *t = calloc(1, sizeof(*t));
 
@@ -56,6 +52,7 @@ struct conn_table *conn_table_new(size_t capacity)
 	}
 	t->mask = MIN_SLOTS - 1;
 	t->capacity = capacity;
+	t->evict_batch = evict_batch;
 	t->next_id = 1;
 	return t;
 }
@@ -183,7 +180,7 @@ static __u64 kth_smallest(__u64 *v, size_t n, size_t k)
 /* Evict the connections idle longest: a batch (one when short of memory). */
 static void evict_oldest(struct conn_table *t)
 {
-	size_t batch = t->capacity >> EVICT_SHIFT, n = 0, gone = 0;
+	size_t batch = t->evict_batch, n = 0, gone = 0;
 	__u64 limit = ~0ULL;
 
 	if (!t->scratch)

@@ -83,7 +83,12 @@ struct conn {
 
 struct conn_table;
 
-struct conn_table *conn_table_new(size_t capacity);
+/*
+ * A table of at most capacity connections. A full table drops its
+ * evict_batch idlest at once: finding them costs a pass over the table,
+ * which would otherwise be paid for every new connection.
+ */
+struct conn_table *conn_table_new(size_t capacity, size_t evict_batch);
 void conn_table_free(struct conn_table *t);
 
 /* The live connection on socket sk, or NULL. */

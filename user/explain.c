@@ -40,6 +40,15 @@ enum {
  */
 #define CONN_CAPACITY	65536
 #define TW_CAPACITY	8192
+/*
+ * What goes at once from a full table: a 64th of the live connections
+ * (rarely full, and each one evicted loses a timeline in progress), an
+ * eighth of the timewait records (full all the time under a churn, where
+ * a 64th meant a pass over the table every 128 closes; the oldest records
+ * lose only their last minute of waiting).
+ */
+#define CONN_EVICT	(CONN_CAPACITY / 64)
+#define TW_EVICT	(TW_CAPACITY / 8)
 #define RECENT_RSTS	256
 /*
  * A process leaking CLOSE_WAIT sockets may hold hundreds: the first few are
@@ -157,8 +166,8 @@ struct analyzer *analyzer_new(const struct tw_options *o,
 	a->ops = *ops;
 	a->opts = o;
 	a->stuck_ns = (__u64)(o->stuck * NS);
-	a->conns = conn_table_new(CONN_CAPACITY);
-	a->tws = conn_table_new(TW_CAPACITY);
+	a->conns = conn_table_new(CONN_CAPACITY, CONN_EVICT);
+	a->tws = conn_table_new(TW_CAPACITY, TW_EVICT);
 	if (!a->conns || !a->tws) {
 		analyzer_free(a);
 		return NULL;

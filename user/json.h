@@ -28,7 +28,12 @@ struct jline {
 	char buf[8192];		/* an explanation's text escaped at worst: 5 KB */
 };
 
-#define JLINE_INIT { .n = 0, .cut = false }
+/* An empty line (not an initializer: that would clear the 8 KB each time). */
+static inline void jl_start(struct jline *l)
+{
+	l->n = 0;
+	l->cut = false;
+}
 
 /* Each appends key as it is (",\"sport\":"), then the value. */
 void jl_raw(struct jline *l, const char *s);

@@ -173,9 +173,10 @@ static void write_line(struct jline *l, FILE *f)
 
 void json_event(struct tw_output *out, const struct tw_event *e)
 {
-	struct jline l = JLINE_INIT;
+	struct jline l;
 	char when[48];
 
+	jl_start(&l);
 	clock_str(when, sizeof(when), out, e->ts_ns, true);
 	jl_name(&l, "{\"type\":", event_type_name(e->type));
 	jl_u64(&l, ",\"ts_ns\":", e->ts_ns);
@@ -266,8 +267,9 @@ static void json_tuple(struct jline *l, const struct conn_tuple *t)
 
 void json_explain(struct tw_output *out, const struct explanation *x)
 {
-	struct jline l = JLINE_INIT;
+	struct jline l;
 
+	jl_start(&l);
 	jl_u64(&l, "{\"type\":\"explain\",\"ts_ns\":", x->ts_ns);
 	jl_name(&l, ",\"code\":", explain_code_name(x->code));
 	jl_str(&l, ",\"text\":", x->text, sizeof(x->text));
@@ -310,9 +312,10 @@ void json_snapshot(FILE *f, const struct tw_output *out,
 		   const struct snapshot_sock *s, bool exact)
 {
 	const char *timer = diag_timer_name(s->timer);
-	struct jline tuple = JLINE_INIT;
+	struct jline tuple;
 	char when[48];
 
+	jl_start(&tuple);
 	clock_str(when, sizeof(when), out, s->ts_ns, true);
 	fprintf(f, "{\"type\":\"snapshot\",\"ts_ns\":%llu,\"time\":\"%s\"",
 		(unsigned long long)s->ts_ns, when);
@@ -350,9 +353,10 @@ static const char *const role_names[] = {
 /* The states the connection went through and how long it spent in each. */
 void json_connection(struct tw_output *out, const struct conn *c, __u64 end_ns)
 {
-	struct jline l = JLINE_INIT;
+	struct jline l;
 	bool first = true;
 
+	jl_start(&l);
 	jl_u64(&l, "{\"type\":\"connection\",\"ts_ns\":", end_ns);
 	jl_u64(&l, ",\"conn\":", c->id);
 	jl_name(&l, ",\"role\":", role_names[c->role]);
