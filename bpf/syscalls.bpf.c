@@ -182,10 +182,9 @@ static __always_inline __s32 sockopt_value(int level, int name,
 	return v;
 }
 
-static __always_inline void
-stash_setsockopt(const struct trace_event_raw_sys_enter *ctx)
+static __always_inline void stash_setsockopt(int fd, int level, int name,
+					     const void *uval)
 {
-	int fd = ctx->args[0], level = ctx->args[1], name = ctx->args[2];
 	struct sock *sk;
 
 	if (!traced() || !sockopt_wanted(level, name))
@@ -193,15 +192,12 @@ stash_setsockopt(const struct trace_event_raw_sys_enter *ctx)
 	sk = tcp_sock_of_fd(fd);
 	if (sk)
 		stash(TW_CALL_SETSOCKOPT, fd, sk, (__u32)level << 16 | (__u16)name,
-		      sockopt_value(level, name, (const void *)ctx->args[3]));
+		      sockopt_value(level, name, uval));
 }
 
 /* The port asked for: sin_port and sin6_port are both at offset 2. */
-static __always_inline void
-stash_bind(const struct trace_event_raw_sys_enter *ctx)
+static __always_inline void stash_bind(int fd, const struct sockaddr_in *uaddr)
 {
-	const struct sockaddr_in *uaddr = (const void *)ctx->args[1];
-	int fd = ctx->args[0];
 	struct sock *sk;
 	__u16 port = 0;
 
@@ -344,6 +340,7 @@ static __always_inline void report(const struct call_entry *c, long ret)
 		count(TW_CNT_FILTERED);
 }
 
+/* call: the syscall's, checked against what its entry stashed; 0: any. */
 static __always_inline void call_exit(__u32 call, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -359,7 +356,7 @@ static __always_inline void call_exit(__u32 call, long ret)
 	c = *slot;
 	slot->call = 0;
 	/* Left by an earlier call whose exit was not seen. */
-	if (c.call != call || !ret_wanted(call, ret))
+	if ((call && c.call != call) || !ret_wanted(c.call, ret))
 		return;
 	report(&c, ret);
 }
@@ -437,7 +434,8 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_setsockopt")
 int enter_setsockopt(struct trace_event_raw_sys_enter *ctx)
 {
-	stash_setsockopt(ctx);
+	stash_setsockopt(ctx->args[0], ctx->args[1], ctx->args[2],
+			 (const void *)ctx->args[3]);
 	return 0;
 }
 EXIT(setsockopt, TW_CALL_SETSOCKOPT)
@@ -445,9 +443,81 @@ EXIT(setsockopt, TW_CALL_SETSOCKOPT)
 SEC("tracepoint/syscalls/sys_enter_bind")
 int enter_bind(struct trace_event_raw_sys_enter *ctx)
 {
-	stash_bind(ctx);
+	stash_bind(ctx->args[0], (const struct sockaddr_in *)ctx->args[1]);
 	return 0;
 }
 EXIT(bind, TW_CALL_BIND)
+
+/* ---- the raw syscall tracepoints (x86-64, tp_btf) ---------------------- */
+
+#if defined(__TARGET_ARCH_x86)
+/*
+ * With tp_btf, two programs on the raw sys_enter/sys_exit tracepoints take
+ * the place of the 36 above. They run for every syscall of every process,
+ * but another process costs them one load (maybe_target), where a syscall
+ * tracepoint costs every process's matching calls a perf record, even when
+ * its program rejects them at once. The loader fills the table of what
+ * each syscall number is (from <sys/syscall.h>) before load.
+ */
+const volatile __u8 sys_kind[TW_SYS_NR_MAX] = {};
+const volatile __u8 sys_call[TW_SYS_NR_MAX] = {};
+
+#define TS_COMPAT	0x0002	/* arch/x86/include/asm/thread_info.h */
+
+/* A 32-bit task's numbers are another table's (syscall tracepoints skip them too). */
+static __always_inline bool compat_task(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, thread_info.status) & TS_COMPAT;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(btf_sys_enter, struct pt_regs *regs, long id)
+{
+	__u32 kind, call;
+	long fd;
+
+	if (!maybe_target(current_tgid()) || id < 0 || id >= TW_SYS_NR_MAX)
+		return 0;
+	kind = sys_kind[id];
+	call = sys_call[id];
+	if (kind == TW_SYS_NONE || compat_task())
+		return 0;
+	fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	switch (kind) {
+	case TW_SYS_FD:
+		enter_fd(fd, call, 0);
+		break;
+	case TW_SYS_FD_ARG:
+		enter_fd(fd, call, PT_REGS_PARM2_CORE_SYSCALL(regs));
+		break;
+	case TW_SYS_SIZED_READ:
+		if (PT_REGS_PARM3_CORE_SYSCALL(regs))
+			enter_fd(fd, call, 0);
+		break;
+	case TW_SYS_CLOSE:
+		report_close(fd);
+		break;
+	case TW_SYS_SETSOCKOPT:
+		stash_setsockopt(fd, PT_REGS_PARM2_CORE_SYSCALL(regs),
+				 PT_REGS_PARM3_CORE_SYSCALL(regs),
+				 (const void *)PT_REGS_PARM4_CORE_SYSCALL(regs));
+		break;
+	case TW_SYS_BIND:
+		stash_bind(fd, (const struct sockaddr_in *)PT_REGS_PARM2_CORE_SYSCALL(regs));
+		break;
+	}
+	return 0;
+}
+
+/* A thread's syscalls do not nest: a stashed entry is this exit's. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(btf_sys_exit, struct pt_regs *regs, long ret)
+{
+	call_exit(0, ret);
+	return 0;
+}
+#endif
 
 char LICENSE[] SEC("license") = "GPL";

@@ -16,6 +16,23 @@
  */
 #define TW_TARGET_BUCKETS	1024
 
+/*
+ * With tp_btf on x86-64, the socket calls come from the raw syscall
+ * tracepoints: what each syscall number is (below TW_SYS_NR_MAX), in a
+ * table the loader fills.
+ */
+#define TW_SYS_NR_MAX	512
+
+enum tw_sys {
+	TW_SYS_NONE,
+	TW_SYS_FD,		/* a call on fd args[0] */
+	TW_SYS_FD_ARG,		/* the same, args[1] is its argument */
+	TW_SYS_SIZED_READ,	/* a read of args[2] bytes (0: not a read) */
+	TW_SYS_CLOSE,		/* reported at entry */
+	TW_SYS_SETSOCKOPT,
+	TW_SYS_BIND,
+};
+
 struct tw_target_buckets {
 	__u8 set[TW_TARGET_BUCKETS];
 };

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 
 #include "syscalls.h"
 #include "syscalls.skel.h"
@@ -90,6 +91,76 @@ static void select_syscalls(struct syscalls_bpf *skel, const char *events)
 	}
 }
 
+#if defined(__x86_64__)
+#define RAW_SYSCALLS	1
+
+/* The same calls by number, for the raw sys_enter/sys_exit programs. */
+static const struct {
+	long nr;
+	enum tw_sys kind;
+	enum tw_call call;
+} raw_syscalls[] = {
+	{ SYS_connect, TW_SYS_FD, TW_CALL_CONNECT },
+	{ SYS_accept, TW_SYS_FD, TW_CALL_ACCEPT },
+	{ SYS_accept4, TW_SYS_FD, TW_CALL_ACCEPT },
+	{ SYS_close, TW_SYS_CLOSE, TW_CALL_CLOSE },
+	{ SYS_shutdown, TW_SYS_FD_ARG, TW_CALL_SHUTDOWN },
+	{ SYS_listen, TW_SYS_FD_ARG, TW_CALL_LISTEN },
+	{ SYS_bind, TW_SYS_BIND, TW_CALL_BIND },
+	{ SYS_setsockopt, TW_SYS_SETSOCKOPT, TW_CALL_SETSOCKOPT },
+	{ SYS_read, TW_SYS_SIZED_READ, TW_CALL_READ },
+	{ SYS_readv, TW_SYS_SIZED_READ, TW_CALL_READ },
+	{ SYS_recvfrom, TW_SYS_SIZED_READ, TW_CALL_READ },
+	{ SYS_recvmmsg, TW_SYS_SIZED_READ, TW_CALL_READ },
+	/* recvmsg's length is inside the msghdr: an empty one reads as EOF. */
+	{ SYS_recvmsg, TW_SYS_FD, TW_CALL_READ },
+	{ SYS_write, TW_SYS_FD, TW_CALL_WRITE },
+	{ SYS_writev, TW_SYS_FD, TW_CALL_WRITE },
+	{ SYS_sendto, TW_SYS_FD, TW_CALL_WRITE },
+	{ SYS_sendmsg, TW_SYS_FD, TW_CALL_WRITE },
+	{ SYS_sendmmsg, TW_SYS_FD, TW_CALL_WRITE },
+};
+
+_Static_assert(sizeof(raw_syscalls) / sizeof(raw_syscalls[0]) == NSYSCALLS,
+	       "raw_syscalls[] and traced_syscalls[] list the same calls");
+
+/*
+ * Raw syscall tracepoints when the main object uses tp_btf: 2 programs
+ * instead of 36, which cost other processes almost nothing. Returns
+ * whether they were chosen.
+ */
+static bool select_raw(struct syscalls_bpf *skel, bool classic)
+{
+	struct bpf_program *p;
+
+	if (classic)
+		return false;
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, false);
+	bpf_program__set_autoload(skel->progs.btf_sys_enter, true);
+	bpf_program__set_autoload(skel->progs.btf_sys_exit, true);
+	for (size_t i = 0; i < NSYSCALLS; i++) {
+		long nr = raw_syscalls[i].nr;
+
+		if (nr < 0 || nr >= TW_SYS_NR_MAX)
+			continue;
+		skel->rodata->sys_kind[nr] = (__u8)raw_syscalls[i].kind;
+		skel->rodata->sys_call[nr] = (__u8)raw_syscalls[i].call;
+	}
+	return true;
+}
+
+#else
+#define RAW_SYSCALLS	0
+
+static bool select_raw(struct syscalls_bpf *skel, bool classic)
+{
+	(void)skel;
+	(void)classic;
+	return false;
+}
+#endif
+
 /* One ring buffer, one set of filters, counters and owners for both objects. */
 static int reuse_maps(struct syscalls_bpf *s, const struct tcpwatch_bpf *m)
 {
@@ -116,7 +187,7 @@ static int reuse_maps(struct syscalls_bpf *s, const struct tcpwatch_bpf *m)
 }
 
 static int open_skel(struct tw_syscalls *s, const struct tw_loader *l,
-		     const struct tw_options *o, const char *events)
+		     const struct tw_options *o, const char *events, bool *raw)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = o->btf_path);
 	int err;
@@ -131,7 +202,9 @@ static int open_skel(struct tw_syscalls *s, const struct tw_loader *l,
 	s->skel->rodata->filter_port = l->skel->rodata->filter_port;
 	s->skel->rodata->filter_family = l->skel->rodata->filter_family;
 	s->skel->rodata->wakeup_bytes = l->skel->rodata->wakeup_bytes;
-	select_syscalls(s->skel, events);
+	*raw = select_raw(s->skel, l->classic);
+	if (!*raw)
+		select_syscalls(s->skel, events);
 	return reuse_maps(s->skel, l->skel);
 }
 
@@ -169,20 +242,51 @@ static void attach_pair(struct tw_syscalls *s, const char *name)
 	s->links[s->attached++] = enter_link;
 }
 
+
+#if RAW_SYSCALLS
+static int attach_raw(struct tw_syscalls *s)
+{
+	struct bpf_link *exit_link, *enter_link;
+
+	exit_link = attach_prog(s->skel->progs.btf_sys_exit);
+	if (!exit_link)
+		return -errno;
+	enter_link = attach_prog(s->skel->progs.btf_sys_enter);
+	if (!enter_link) {
+		bpf_link__destroy(exit_link);
+		return -errno;
+	}
+	s->links[s->attached++] = exit_link;
+	s->links[s->attached++] = enter_link;
+	return 0;
+}
+#else
+static int attach_raw(struct tw_syscalls *s)
+{
+	(void)s;
+	return -EOPNOTSUPP;
+}
+#endif
+
 int syscalls_start(struct tw_syscalls *s, const struct tw_loader *l,
 		   const struct tw_options *o)
 {
-	const char *events = loader_tracefs(o->verbose);
+	const char *events = NULL;
+	bool raw = false;
 	int err;
 
 	memset(s, 0, sizeof(*s));
-	if (!have_syscall_tracepoints(events)) {
-		fprintf(stderr, "tcpwatch: this kernel has no syscall tracepoints "
-			"(CONFIG_FTRACE_SYSCALLS): the processes' socket calls are not "
-			"traced\n");
-		return 0;
+	/* The raw tracepoints need neither tracefs nor the per-syscall events. */
+	if (l->classic || !RAW_SYSCALLS) {
+		events = loader_tracefs(o->verbose);
+		if (!have_syscall_tracepoints(events)) {
+			fprintf(stderr, "tcpwatch: this kernel has no syscall tracepoints "
+				"(CONFIG_FTRACE_SYSCALLS): the processes' socket calls "
+				"are not traced\n");
+			return 0;
+		}
 	}
-	err = open_skel(s, l, o, events);
+	err = open_skel(s, l, o, events, &raw);
 	if (err)
 		return err;
 	err = syscalls_bpf__load(s->skel);
@@ -192,6 +296,8 @@ int syscalls_start(struct tw_syscalls *s, const struct tw_loader *l,
 			strerror(-err));
 		return err;
 	}
+	if (raw)
+		return attach_raw(s);
 	for (size_t i = 0; i < NSYSCALLS; i++)
 		attach_pair(s, traced_syscalls[i]);
 	return 0;
