@@ -174,32 +174,37 @@ void text_header(struct tw_output *out)
 	put_row(out->f, cell);
 }
 
+/* A row about a socket: its owner ("-" when unknown), comm made printable. */
+static void put_socket_row(FILE *f, const char *when, __u32 owner,
+			   const char *owner_comm, const char *local,
+			   const char *remote, const char *what)
+{
+	char pid[16] = "-", comm[TW_COMM_LEN + 1] = "-";
+
+	if (owner) {
+		uint_str(pid, sizeof(pid), owner);
+		printable(comm, owner_comm, TW_COMM_LEN);
+	}
+	put_row(f, (const char *const[NCOLS]){ [COL_TIME] = when,
+		[COL_PID] = pid, [COL_COMM] = comm, [COL_LOCAL] = local,
+		[COL_REMOTE] = remote, [COL_EVENT] = what });
+}
+
 void text_event(struct tw_output *out, const struct tw_event *e)
 {
-	char when[32], local[64], remote[64], what[64], pid[16];
-	char comm[TW_COMM_LEN + 1];
+	char when[32], local[64], remote[64], what[64];
 
 	clock_str(when, sizeof(when), out, e->ts_ns, false);
 	endpoint_str(local, sizeof(local), e->family, e->saddr, e->sport);
 	endpoint_str(remote, sizeof(remote), e->family, e->daddr, e->dport);
 	event_describe(what, sizeof(what), e);
-	if (e->pid) {
-		uint_str(pid, sizeof(pid), e->pid);
-		printable(comm, e->comm, TW_COMM_LEN);
-	} else {
-		strcpy(pid, "-");
-		strcpy(comm, "-");
-	}
-	put_row(out->f, (const char *const[NCOLS]){ [COL_TIME] = when,
-		[COL_PID] = pid, [COL_COMM] = comm, [COL_LOCAL] = local,
-		[COL_REMOTE] = remote, [COL_EVENT] = what });
+	put_socket_row(out->f, when, e->pid, e->comm, local, remote, what);
 }
 
 /* "present: CLOSE_WAIT q 512/0 keepalive 7s": what a socket was at attach. */
 void text_snapshot(struct tw_output *out, const struct snapshot_sock *s)
 {
-	char when[32], local[64], remote[64], what[96], pid[16];
-	char comm[TW_COMM_LEN + 1];
+	char when[32], local[64], remote[64], what[96];
 	const char *timer = diag_timer_name(s->timer);
 	int n;
 
@@ -219,16 +224,7 @@ void text_snapshot(struct tw_output *out, const struct snapshot_sock *s)
 			      timer ? timer : "timer", (s->expires_ms + 999) / 1000);
 	if (s->retrans && n < (int)sizeof(what))
 		snprintf(what + n, sizeof(what) - (size_t)n, " #%u", s->retrans);
-	if (s->pid) {
-		uint_str(pid, sizeof(pid), s->pid);
-		printable(comm, s->comm, TW_COMM_LEN);
-	} else {
-		strcpy(pid, "-");
-		strcpy(comm, "-");
-	}
-	put_row(out->f, (const char *const[NCOLS]){ [COL_TIME] = when,
-		[COL_PID] = pid, [COL_COMM] = comm, [COL_LOCAL] = local,
-		[COL_REMOTE] = remote, [COL_EVENT] = what });
+	put_socket_row(out->f, when, s->pid, s->comm, local, remote, what);
 }
 
 /* The action's endpoint from its log fields, if it has one. */

@@ -298,6 +298,16 @@ void report_iso(const struct report *r, char *buf, size_t len, __u64 ts);
 void report_dur(char *buf, size_t len, __u64 ns);
 /* "127.0.0.1:80 -> 127.0.0.1:5000" and the like. */
 void report_tuple_str(char *buf, size_t len, const struct conn_tuple *t);
+
+/* An event of no traced connection, as every format lists it. */
+struct report_event_words {
+	char when[32];
+	char tuple[160];
+	char what[96];
+};
+
+void report_event_words(const struct report *r, const struct tw_event *e,
+			struct report_event_words *w);
 const char *report_role_name(enum conn_role role);
 /* "pid 12, 13", "scenario all", ...: the summary's target line. */
 const char *report_target(const struct report *r);

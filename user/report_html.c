@@ -612,7 +612,7 @@ static void timeline(FILE *f, struct report_view *v)
 static void others(FILE *f, const struct report_view *v)
 {
 	const struct report *r = v->r;
-	char when[32], tuple[160], what[96], line[1200];
+	char when[32], line[1200];
 	bool head = false;
 
 	fputs("<section id=\"other\">", f);
@@ -625,17 +625,13 @@ static void others(FILE *f, const struct report_view *v)
 	if (r->nother)
 		fputs("<h2>Events of no traced connection</h2><table class=\"tl\">\n", f);
 	for (size_t i = 0; i < r->nother; i++) {
-		const struct tw_event *e = &r->other[i];
-		struct conn_tuple t;
+		struct report_event_words w;
 
-		conn_tuple_of_event(&t, e);
-		report_time(r, when, sizeof(when), e->ts_ns, false);
-		report_tuple_str(tuple, sizeof(tuple), &t);
-		event_describe(what, sizeof(what), e);
-		fprintf(f, "<tr><td>%s</td><td>", when);
-		h(f, tuple);
+		report_event_words(r, &r->other[i], &w);
+		fprintf(f, "<tr><td>%s</td><td>", w.when);
+		h(f, w.tuple);
 		fputs("</td><td>", f);
-		h(f, what);
+		h(f, w.what);
 		fputs("</td></tr>\n", f);
 	}
 	if (r->nother)

@@ -218,7 +218,7 @@ static void connections(FILE *f, struct report_view *v)
 static void loose(FILE *f, const struct report_view *v)
 {
 	const struct report *r = v->r;
-	char when[32], tuple[160], what[96];
+	char when[32];
 	bool head = false;
 
 	if (v->nloose)
@@ -232,17 +232,13 @@ static void loose(FILE *f, const struct report_view *v)
 	if (r->nother)
 		fputs("\n## Events of no traced connection\n\n", f);
 	for (size_t i = 0; i < r->nother; i++) {
-		const struct tw_event *e = &r->other[i];
-		struct conn_tuple t;
+		struct report_event_words w;
 
-		conn_tuple_of_event(&t, e);
-		report_time(r, when, sizeof(when), e->ts_ns, false);
-		report_tuple_str(tuple, sizeof(tuple), &t);
-		event_describe(what, sizeof(what), e);
-		fprintf(f, "- %s ", when);
-		md(f, tuple);
+		report_event_words(r, &r->other[i], &w);
+		fprintf(f, "- %s ", w.when);
+		md(f, w.tuple);
 		fputs(": ", f);
-		md(f, what);
+		md(f, w.what);
 		fputc('\n', f);
 	}
 	for (size_t i = 0; i < r->nact; i++) {

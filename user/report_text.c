@@ -244,7 +244,7 @@ static void connections(FILE *f, struct report_view *v)
 static void loose(FILE *f, const struct report_view *v)
 {
 	const struct report *r = v->r;
-	char when[32], tuple[160], what[96];
+	char when[32];
 	bool head = false;
 
 	if (v->nloose)
@@ -258,15 +258,11 @@ static void loose(FILE *f, const struct report_view *v)
 	if (r->nother)
 		fputs("\nEvents of no traced connection\n", f);
 	for (size_t i = 0; i < r->nother; i++) {
-		const struct tw_event *e = &r->other[i];
-		struct conn_tuple t;
+		struct report_event_words w;
 
-		conn_tuple_of_event(&t, e);
-		report_time(r, when, sizeof(when), e->ts_ns, false);
-		report_tuple_str(tuple, sizeof(tuple), &t);
-		event_describe(what, sizeof(what), e);
-		fprintf(f, "  %s %s: ", when, tuple);
-		report_puts(f, ESC_TEXT, what);
+		report_event_words(r, &r->other[i], &w);
+		fprintf(f, "  %s %s: ", w.when, w.tuple);
+		report_puts(f, ESC_TEXT, w.what);
 		fputc('\n', f);
 	}
 	for (size_t i = 0; i < r->nact; i++) {

@@ -540,6 +540,17 @@ void report_tuple_str(char *buf, size_t len, const struct conn_tuple *t)
 	snprintf(buf, len, "%s -> %s", l, rem);
 }
 
+void report_event_words(const struct report *r, const struct tw_event *e,
+			struct report_event_words *w)
+{
+	struct conn_tuple t;
+
+	conn_tuple_of_event(&t, e);
+	report_time(r, w->when, sizeof(w->when), e->ts_ns, false);
+	report_tuple_str(w->tuple, sizeof(w->tuple), &t);
+	event_describe(w->what, sizeof(w->what), e);
+}
+
 const char *report_role_name(enum conn_role role)
 {
 	static const char *const names[] = {
