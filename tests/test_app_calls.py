@@ -33,6 +33,18 @@ def test_connect_and_close_join_the_clients_socket(peers, trace, addr):
     assert mine[1]["ts_ns"] < fin_wait1["ts_ns"] and mine[1]["state"] == "ESTABLISHED"
 
 
+def test_classic_syscall_tracepoints_give_the_same_calls(peers, trace):
+    """With --classic the calls come from the per-syscall tracepoints (with
+    tp_btf, from the raw sys_enter/sys_exit ones): the same events."""
+    t, port, cport, _, client, *_ = pair(peers, trace, "normal", "normal", "--classic",
+                                         traced="client")
+    assert "classic tracepoints" in t.stderr
+    mine = calls(t, client.pid)
+    assert brief(mine) == [("connect", 0, None), ("close", 0, None)]
+    assert {e["sk"] for e in mine} == sockets_of(t.events, cport)
+    assert all(e["sport"] == cport and e["dport"] == port for e in mine)
+
+
 def test_accept_carries_the_child_socket_and_the_acceptor(peers, trace):
     t, port, cport, server, *_ = pair(peers, trace, "normal", "normal",
                                       traced="server")
