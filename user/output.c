@@ -33,13 +33,21 @@ static __s64 mono_to_real_offset(void)
 #define OUT_BUF		(256 * 1024)
 #define OUT_BATCH	(128 * 1024)
 
+/*
+ * The buffer is ours: given none, glibc's setvbuf() keeps the file's block
+ * size (4 KiB) whatever size is asked, and every write into a new page of
+ * the page cache costs as much as a few lines. Static, since the process
+ * has one output and stdout may be flushed after output_close(), at exit.
+ */
+static char out_buf[OUT_BUF];
+
 static void set_buffer(struct tw_output *out)
 {
 	/* One thread writes: stdio need not lock for every character. */
 	__fsetlocking(out->f, FSETLOCKING_BYCALLER);
 	if (isatty(fileno(out->f)))
 		return;
-	out->batched = !setvbuf(out->f, NULL, _IOFBF, OUT_BUF);
+	out->batched = !setvbuf(out->f, out_buf, _IOFBF, sizeof(out_buf));
 }
 
 int output_open(struct tw_output *out, const struct tw_options *o)

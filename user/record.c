@@ -38,6 +38,9 @@ void record_flush(struct tw_recorder *r)
 #define REC_BUF		(256 * 1024)
 #define REC_BATCH	(128 * 1024)
 
+/* Ours, as the output's is (glibc's setvbuf() sizes a NULL buffer itself). */
+static char rec_buf[REC_BUF];
+
 static void line_end(struct tw_recorder *r)
 {
 	if (ferror(r->f))
@@ -100,7 +103,7 @@ int record_open(struct tw_recorder *r, const struct tw_options *o,
 		return -errno;
 	}
 	f = r->f;
-	setvbuf(f, NULL, _IOFBF, REC_BUF);
+	setvbuf(f, rec_buf, _IOFBF, sizeof(rec_buf));
 	if (uname(&u))
 		memset(&u, 0, sizeof(u));
 	for (int i = 0; i < o->npids; i++)
