@@ -19,13 +19,14 @@ def explained(t, code):
 def test_normal_close(peers, trace):
     t, port, cport, server, client, *_ = pair(peers, trace, "normal", "normal")
     assert not set(t.codes()) & TROUBLE, t.codes()
-    # The client closed first: it holds TIME_WAIT, reconstructed and confirmed.
+    # The client closed first: it holds TIME_WAIT, reconstructed; the traced
+    # server had sent its FIN (LAST_ACK) when the client's socket handed over.
     tw = explained(t, "time_wait")
     assert len(tw) == 1 and tw[0]["pid"] == client.pid and tw[0]["sport"] == cport
-    assert "confirmed with sock_diag" in tw[0]["text"] or "peer's FIN" in tw[0]["text"]
+    assert "seen from the peer's FIN" in tw[0]["text"]
     rebuilt = [e for e in t.events if e.get("reconstructed") and e["new"] == "TIME_WAIT"]
     assert len(rebuilt) == 1 and rebuilt[0]["sport"] == cport
-    assert rebuilt[0]["cause"] in ("sock_diag", "peer_fin")
+    assert rebuilt[0]["cause"] == "peer_fin"
     normal = {(e["pid"], e["sport"]) for e in explained(t, "normal_close")}
     assert normal == {(client.pid, cport), (server.pid, port)}
     # One timeline for the connection, the timewait socket's part included.
@@ -36,6 +37,18 @@ def test_normal_close(peers, trace):
     assert set(done[0]["codes"]) == {"time_wait", "normal_close"}
     assert done[0]["conn"] == tw[0]["conn"]
 
+
+
+def test_time_wait_confirmed_with_sock_diag(peers, trace):
+    """Only the client traced: nothing tells that the server sent its FIN,
+    so the kernel is asked, and says how long the TIME_WAIT has left."""
+    t, port, cport, server, client, *_ = pair(peers, trace, "normal", "normal",
+                                               traced="client")
+    tw = explained(t, "time_wait")
+    assert len(tw) == 1 and tw[0]["pid"] == client.pid and tw[0]["sport"] == cport
+    assert "confirmed with sock_diag" in tw[0]["text"] and " s left)" in tw[0]["text"]
+    rebuilt = [e for e in t.events if e.get("reconstructed") and e["new"] == "TIME_WAIT"]
+    assert len(rebuilt) == 1 and rebuilt[0]["cause"] == "sock_diag"
 
 def test_close_with_unread_data(peers, trace):
     t, port, cport, server, client, *_ = pair(peers, trace, "close-unread",

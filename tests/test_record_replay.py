@@ -218,31 +218,37 @@ def test_kill_9_loses_at_most_the_last_line(peers, tmp_path):
     assert json.loads(out.splitlines()[-1])["type"] == "summary"
 
 
-def synthetic(path, conns, closed=False):
-    """A recording of conns connections opened, none closed; or each closed
-    first, down to FIN_WAIT2 -> CLOSE: a timewait record (the recording has
-    no sock_diag answer, so they stay)."""
-    steps = [(7, 2)] + ([(2, 1), (1, 4), (4, 5), (5, 7)] if closed else [])
+def write_synthetic(path, events):
+    """A recording of state changes: events yields (sk, (saddr, sport),
+    (daddr, dport), old, new), all in one namespace, by process 7."""
     with open(path, "w") as f:
         f.write(json.dumps({"type": "recording", "version": 1, "host": "h",
                             "kernel": "k", "mono_to_real_ns": 0, "scenario": None,
                             "pids": "", "ports": "", "family": None,
                             "follow": True, "stuck": 30}) + "\n")
         ts = 1000
-        for i in range(conns):
-            for old, new in steps:
-                ts += 1
-                f.write(json.dumps({
-                    "type": "event", "event": "state", "ts_ns": ts,
-                    "sk": "0x%x" % (0xffff888100000000 + 64 * i), "pid": 7,
-                    "comm": "app", "owner_how": 1, "cpu_pid": 7, "netns": 1,
-                    "family": 2, "saddr": "10.0.0.1", "sport": 1024 + i % 60000,
-                    "daddr": "10.0.0.2", "dport": 443, "oldstate": old,
-                    "newstate": new, "flags": 0, "value": 0, "reason": 0, "fd": 0,
-                    "arg": 0, "arg2": 0}) + "\n")
+        for sk, (saddr, sport), (daddr, dport), old, new in events:
+            ts += 1
+            f.write(json.dumps({
+                "type": "event", "event": "state", "ts_ns": ts,
+                "sk": "0x%x" % (0xffff888100000000 + 64 * sk), "pid": 7,
+                "comm": "app", "owner_how": 1, "cpu_pid": 7, "netns": 1,
+                "family": 2, "saddr": saddr, "sport": sport,
+                "daddr": daddr, "dport": dport, "oldstate": old,
+                "newstate": new, "flags": 0, "value": 0, "reason": 0, "fd": 0,
+                "arg": 0, "arg2": 0}) + "\n")
         f.write('{"type":"end","ts_ns":%d}\n' % ts)
         f.write('{"type":"stop","ts_ns":%d,"lost":0,"filtered":0,"malformed":0}\n'
                 % ts)
+
+
+def synthetic(path, conns, closed=False):
+    """A recording of conns connections opened, none closed; or each closed
+    first, down to FIN_WAIT2 -> CLOSE: a timewait record (the recording has
+    no sock_diag answer, so they stay)."""
+    steps = [(7, 2)] + ([(2, 1), (1, 4), (4, 5), (5, 7)] if closed else [])
+    write_synthetic(path, ((i, ("10.0.0.1", 1024 + i % 60000), ("10.0.0.2", 443),
+                            old, new) for i in range(conns) for old, new in steps))
 
 
 def test_full_tables_count_evictions(tmp_path):
@@ -322,3 +328,32 @@ def test_hostile_scenario_name_never_reaches_the_terminal(tmp_path):
     assert rc == 3
     assert "not a scenario name" in err
     assert "\x1b" not in err and b"\x1b" not in out
+
+
+def test_timewait_told_by_the_traced_peer(tmp_path):
+    """Both ends traced (the same host): the peer that sent its FIN is found
+    by tuple among thousands of live connections, through the table's
+    growth and removals, and tells that this side is in TIME_WAIT; the
+    recording has no sock_diag answer to tell it instead."""
+    pairs = 12000
+    order = [(i * 7919) % pairs for i in range(pairs)]   # closed out of order
+
+    def events():
+        # Client i: socket 2i on port 20000 + i; its server side: 2i + 1.
+        for i in range(pairs):
+            c, s, cl, sv = 2 * i, 2 * i + 1, ("10.0.0.1", 20000 + i), ("10.0.0.2", 443)
+            yield from [(c, cl, sv, 7, 2), (s, sv, cl, 10, 3),   # SYN_SENT, SYN_RECV
+                        (s, sv, cl, 3, 1), (c, cl, sv, 2, 1)]    # ESTABLISHED
+        for i in order:
+            c, s, cl, sv = 2 * i, 2 * i + 1, ("10.0.0.1", 20000 + i), ("10.0.0.2", 443)
+            yield from [(c, cl, sv, 1, 4), (s, sv, cl, 1, 8),    # FIN_WAIT1, CLOSE_WAIT
+                        (c, cl, sv, 4, 5), (s, sv, cl, 8, 9),    # FIN_WAIT2, LAST_ACK
+                        (c, cl, sv, 5, 7), (s, sv, cl, 9, 7)]    # hand-over, CLOSE
+    rec = tmp_path / "pairs.jsonl"
+    write_synthetic(rec, events())
+    rc, out, err = replay(rec, "--json")
+    assert rc == 0, err
+    tw = [json.loads(l) for l in out.splitlines() if b'"TIME_WAIT"' in l]
+    tw = [e for e in tw if e["type"] == "state" and e["new"] == "TIME_WAIT"]
+    assert all(e["cause"] == "peer_fin" for e in tw)
+    assert sorted(e["sport"] for e in tw) == [20000 + i for i in range(pairs)]

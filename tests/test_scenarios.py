@@ -128,7 +128,7 @@ def test_normal_close(runs):
     s = r.sk_of(old="ESTABLISHED", new="CLOSE_WAIT")
     assert r.transitions(s)[-2:] == [("CLOSE_WAIT", "LAST_ACK"), ("LAST_ACK", "CLOSE")]
     tw = r.rebuilt("TIME_WAIT")
-    assert len(tw) == 1 and tw[0]["cause"] in ("sock_diag", "peer_fin")
+    assert len(tw) == 1 and tw[0]["cause"] == "peer_fin"   # the server is traced
     assert not r.kernel("rst_sent") and not r.kernel("error")
     assert [a["ret"] for a in r.actions("server", "read")][-1] == 0
 

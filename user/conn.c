@@ -3,7 +3,9 @@
  * The connection table: one entry per live kernel socket, found by socket
  * address. Bounded: when full, the connections idle longest are evicted and
  * counted, so a busy host cannot grow it without limit. Its slots grow with
- * it: a host with few connections pays for few.
+ * it: a host with few connections pays for few. A table may also index its
+ * connections by local 4-tuple (the peer of a connection is found by its
+ * tuple reversed).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,7 +18,8 @@ _Static_assert(sizeof(struct conn) <= 224, "struct conn grew");
 
 struct conn_table {
 	struct conn **slots;	/* open addressing by sk, power-of-two size */
-	size_t mask;
+	struct conn **tuples;	/* the same by tuple (NULL: not indexed) */
+	size_t mask;		/* of both */
 	size_t used;
 	size_t capacity;
 	size_t evict_batch;	/* how many go when it is full */
@@ -34,6 +37,87 @@ static size_t hash_sk(__u64 sk)
 	sk *= 0xff51afd7ed558ccdULL;
 	sk ^= sk >> 33;
 	return (size_t)sk;
+}
+
+/* Over the tuple's five words (it has no padding: pad is kept 0). */
+static size_t hash_tuple(const struct conn_tuple *tu)
+{
+	__u64 w[sizeof(*tu) / 8], h = 0;
+
+	_Static_assert(sizeof(*tu) % 8 == 0, "conn_tuple is whole words");
+	memcpy(w, tu, sizeof(w));
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
+	return hash_sk(h);
+}
+
+static size_t home_sk(const struct conn_table *t, const struct conn *c)
+{
+	return hash_sk(c->sk) & t->mask;
+}
+
+static size_t home_tuple(const struct conn_table *t, const struct conn *c)
+{
+	return hash_tuple(&c->t) & t->mask;
+}
+
+/*
+ * Empty slot i of an open-addressing array (slots or tuples): backward-shift
+ * deletion keeps probe chains intact without tombstones.
+ */
+static void shift_back(const struct conn_table *t, struct conn **a, size_t i,
+		       size_t (*home_of)(const struct conn_table *t,
+					 const struct conn *c))
+{
+	size_t j = i;
+
+	a[i] = NULL;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & t->mask;
+		if (!a[j])
+			return;
+		home = home_of(t, a[j]);
+		/* Move j back to i unless its home lies cyclically in (i, j]. */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && (home <= i && home > j))) {
+			a[i] = a[j];
+			a[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+/* Whether a connection's tuple is known (indexed): all have a family. */
+static bool has_tuple(const struct conn *c)
+{
+	return c->t.family != 0;
+}
+
+/* File c in the tuple index (if the table has one and c's tuple is known). */
+static void tuple_link(struct conn_table *t, struct conn *c)
+{
+	size_t i;
+
+	if (!t->tuples || !has_tuple(c))
+		return;
+	i = home_tuple(t, c);
+	while (t->tuples[i])
+		i = (i + 1) & t->mask;
+	t->tuples[i] = c;
+}
+
+static void tuple_unlink(struct conn_table *t, const struct conn *c)
+{
+	size_t i;
+
+	if (!t->tuples || !has_tuple(c))
+		return;
+	i = home_tuple(t, c);
+	while (t->tuples[i] != c)
+		i = (i + 1) & t->mask;
+	shift_back(t, t->tuples, i, home_tuple);
 }
 
 struct conn_table *conn_table_new(size_t capacity, size_t evict_batch)
@@ -72,6 +156,7 @@ void conn_table_free(struct conn_table *t)
 	for (size_t i = 0; i <= t->mask; i++)
 		conn_free(t->slots[i]);
 	free(t->slots);
+	free(t->tuples);
 	free(t->scratch);
 	free(t);
 }
@@ -90,34 +175,19 @@ struct conn *conn_find(struct conn_table *t, __u64 sk)
 	return t->slots[slot_of(t, sk)];
 }
 
-/* Backward-shift deletion keeps probe chains intact without tombstones. */
 static void unlink_slot(struct conn_table *t, size_t i)
 {
-	size_t j = i;
-
-	t->slots[i] = NULL;
 	t->used--;
-	for (;;) {
-		size_t home;
-
-		j = (j + 1) & t->mask;
-		if (!t->slots[j])
-			return;
-		home = hash_sk(t->slots[j]->sk) & t->mask;
-		/* Move j back to i unless its home lies cyclically in (i, j]. */
-		if ((j > i && (home <= i || home > j)) ||
-		    (j < i && (home <= i && home > j))) {
-			t->slots[i] = t->slots[j];
-			t->slots[j] = NULL;
-			i = j;
-		}
-	}
+	shift_back(t, t->slots, i, home_sk);
 }
 
 static void remove_slot(struct conn_table *t, size_t i)
 {
-	conn_free(t->slots[i]);
+	struct conn *c = t->slots[i];
+
+	tuple_unlink(t, c);
 	unlink_slot(t, i);
+	conn_free(c);
 }
 
 void conn_remove(struct conn_table *t, struct conn *c)
@@ -206,22 +276,30 @@ static void evict_oldest(struct conn_table *t)
 	t->evicted += gone;
 }
 
-/* Twice the slots, past half used. */
+/* Twice the slots (and tuple slots), past half used. */
 static int grow(struct conn_table *t)
 {
 	size_t size = (t->mask + 1) * 2;
-	struct conn **old = t->slots;
+	struct conn **old = t->slots, **tuples = NULL;
 	size_t old_mask = t->mask;
 
 	t->slots = calloc(size, sizeof(*t->slots));
-	if (!t->slots) {
+	if (t->slots && t->tuples)
+		tuples = calloc(size, sizeof(*tuples));
+	if (!t->slots || (t->tuples && !tuples)) {
+		free(t->slots);
 		t->slots = old;
 		return -ENOMEM;
 	}
+	free(t->tuples);
+	t->tuples = tuples;
 	t->mask = size - 1;
-	for (size_t i = 0; i <= old_mask; i++)
-		if (old[i])
-			t->slots[slot_of(t, old[i]->sk)] = old[i];
+	for (size_t i = 0; i <= old_mask; i++) {
+		if (!old[i])
+			continue;
+		t->slots[slot_of(t, old[i]->sk)] = old[i];
+		tuple_link(t, old[i]);
+	}
 	free(old);
 	return 0;
 }
@@ -251,11 +329,42 @@ struct conn *conn_new(struct conn_table *t, __u64 sk)
 	return c;
 }
 
+int conn_table_index_tuples(struct conn_table *t)
+{
+	if (t->tuples)
+		return 0;
+	t->tuples = calloc(t->mask + 1, sizeof(*t->tuples));
+	if (!t->tuples)
+		return -ENOMEM;
+	for (size_t i = 0; i <= t->mask; i++)
+		if (t->slots[i])
+			tuple_link(t, t->slots[i]);
+	return 0;
+}
+
+void conn_set_tuple(struct conn_table *t, struct conn *c,
+		    const struct conn_tuple *tu)
+{
+	if (conn_tuple_eq(&c->t, tu))
+		return;
+	tuple_unlink(t, c);
+	c->t = *tu;
+	tuple_link(t, c);
+}
+
 struct conn *conn_by_tuple(struct conn_table *t, const struct conn_tuple *tu)
 {
-	for (size_t i = 0; i <= t->mask; i++)
-		if (t->slots[i] && conn_tuple_eq(&t->slots[i]->t, tu))
-			return t->slots[i];
+	size_t i;
+
+	if (!t->tuples) {
+		for (i = 0; i <= t->mask; i++)
+			if (t->slots[i] && conn_tuple_eq(&t->slots[i]->t, tu))
+				return t->slots[i];
+		return NULL;
+	}
+	for (i = hash_tuple(tu) & t->mask; t->tuples[i]; i = (i + 1) & t->mask)
+		if (conn_tuple_eq(&t->tuples[i]->t, tu))
+			return t->tuples[i];
 	return NULL;
 }
 

@@ -95,7 +95,15 @@ void conn_table_free(struct conn_table *t);
 struct conn *conn_find(struct conn_table *t, __u64 sk);
 /* A new connection on sk (replacing a live one there): NULL when full. */
 struct conn *conn_new(struct conn_table *t, __u64 sk);
-/* The live connection with this local tuple, or NULL. */
+/*
+ * Index t's connections by local tuple too: conn_by_tuple() without a pass
+ * over the table. Their tuples must then change through conn_set_tuple().
+ */
+int conn_table_index_tuples(struct conn_table *t);
+/* Set c's tuple (c is in t). */
+void conn_set_tuple(struct conn_table *t, struct conn *c,
+		    const struct conn_tuple *tu);
+/* A live connection with this local tuple, or NULL. */
 struct conn *conn_by_tuple(struct conn_table *t, const struct conn_tuple *tu);
 void conn_remove(struct conn_table *t, struct conn *c);
 /* File c under sk instead (it was known by another key); replaces one there. */

@@ -33,6 +33,7 @@ enum {
 #define NS		1000000000ULL
 #define TICK_NS		(NS / 5)
 #define STORM_WINDOW_NS	NS
+#define TIME_WAIT_NS	(60 * NS)	/* the kernel's TCP_TIMEWAIT_LEN */
 /*
  * Live connections: as many as the kernel side keeps owners for. Timewait
  * records pile up with a churn (60 s each): 8,192 of 240 bytes keep a
@@ -168,7 +169,7 @@ struct analyzer *analyzer_new(const struct tw_options *o,
 	a->stuck_ns = (__u64)(o->stuck * NS);
 	a->conns = conn_table_new(CONN_CAPACITY, CONN_EVICT);
 	a->tws = conn_table_new(TW_CAPACITY, TW_EVICT);
-	if (!a->conns || !a->tws) {
+	if (!a->conns || !a->tws || conn_table_index_tuples(a->conns)) {
 		analyzer_free(a);
 		return NULL;
 	}
@@ -288,15 +289,20 @@ static bool creates_socket(const struct tw_event *e)
 		(e->oldstate == S_LISTEN && e->newstate == S_SYN_RECV));
 }
 
-static void conn_adopt(struct conn *c, const struct tw_event *e)
+static void conn_adopt(struct analyzer *a, struct conn *c,
+		       const struct tw_event *e)
 {
+	struct conn_tuple t;
+
 	/*
 	 * The local port is chosen after CLOSE -> SYN_SENT: fill it in later.
 	 * A failed or aborted socket reports its last events with cleared
 	 * addresses: keep the tuple it had.
 	 */
-	if (!c->t.sport || (e->sport && (e->dport || !c->t.dport)))
-		conn_tuple_of_event(&c->t, e);
+	if (!c->t.sport || (e->sport && (e->dport || !c->t.dport))) {
+		conn_tuple_of_event(&t, e);
+		conn_set_tuple(a->conns, c, &t);
+	}
 	c->netns = e->netns;
 	if (e->pid && !c->pid) {
 		c->pid = e->pid;
@@ -351,7 +357,7 @@ static struct conn *track(struct analyzer *a, const struct tw_event *e)
 	if (creates_socket(e) && !c->nhist)
 		c->role = e->newstate == S_SYN_SENT ? ROLE_ACTIVE :
 			  e->newstate == S_LISTEN ? ROLE_LISTENER : ROLE_PASSIVE;
-	conn_adopt(c, e);
+	conn_adopt(a, c, e);
 	/* While its owner lives: the namespace may be asked about later. */
 	if (e->pid && e->netns)
 		sockdiag_remember_netns(e->netns, (pid_t)e->pid);
@@ -449,6 +455,9 @@ static void tw_enter_time_wait(struct analyzer *a, struct conn *tw, int cause,
 			       __u32 left_ms)
 {
 	tw->tw_cause = cause;
+	/* Not told by sock_diag: TIME_WAIT lasts TCP_TIMEWAIT_LEN from now. */
+	if (!left_ms)
+		tw->tw_expires_at = a->now + TIME_WAIT_NS;
 	tw_transition(a, tw, tw->state, S_TIME_WAIT, cause);
 	explain_time_wait(a, tw, left_ms);
 }
@@ -495,7 +504,7 @@ static void tw_check(struct analyzer *a, struct conn *tw)
 		tw->tw_cause = CAUSE_SOCK_DIAG;	/* the orphaned FIN_WAIT2 sub-state */
 }
 
-/* Past the time left that sock_diag last reported: it must be gone. */
+/* Past the time left that sock_diag last reported (or TIME_WAIT's length). */
 static bool tw_outlived(const struct analyzer *a, const struct conn *tw)
 {
 	return tw->tw_expires_at && a->now > tw->tw_expires_at;
@@ -526,16 +535,20 @@ static void tw_begin(struct analyzer *a, struct conn *c)
 	conn_step_drop(tw);
 	tw->state = last_step(c).old;
 	tw->first_ts = tw->since = a->now;
-	tw_check(a, tw);
-	if (tw->tw_cause || tw->tw_ended)
-		return;
-	/* No answer from sock_diag: what the traced peer did tells. */
+	/*
+	 * A traced peer that sent its FIN (LAST_ACK) tells: that FIN took this
+	 * side to TIME_WAIT. sock_diag, a netlink round trip per connection,
+	 * is asked only otherwise, and once the TIME_WAIT should be over.
+	 */
 	conn_tuple_reverse(&rev, &c->t);
 	peer = conn_by_tuple(a->conns, &rev);
-	if (peer && peer->state == S_LAST_ACK)
+	if (peer && peer->state == S_LAST_ACK) {
 		tw_enter_time_wait(a, tw, CAUSE_PEER_FIN, 0);
-	else if (tw->state == S_CLOSING)	/* both FINs were acknowledged */
-		tw_enter_time_wait(a, tw, CAUSE_INFERRED, 0);
+		return;
+	}
+	tw_check(a, tw);
+	if (!tw->tw_cause && !tw->tw_ended && tw->state == S_CLOSING)
+		tw_enter_time_wait(a, tw, CAUSE_INFERRED, 0); /* both FINs were acknowledged */
 }
 
 /* ---- rules ----------------------------------------------------------------- */
@@ -1260,7 +1273,7 @@ void analyzer_snapshot(struct analyzer *a, const struct snapshot_sock *s)
 	if (!c)
 		return;
 	a->attach_left += !timewait;
-	c->t = s->t;
+	conn_set_tuple(timewait ? a->tws : a->conns, c, &s->t);
 	c->netns = s->netns;
 	c->pid = s->pid;
 	memcpy(c->comm, s->comm, sizeof(c->comm));
