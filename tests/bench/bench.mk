@@ -4,6 +4,7 @@
 #
 #   sudo make bench                                  # ~10 minutes on 2 cores
 #   sudo make bench BENCH_ROUNDS=3 BENCH_SECONDS=3   # quicker, noisier
+#   sudo make bench BENCH_ARGS="--only tcpwatch-all"  # one configuration (and untraced)
 
 BENCH_DIR     := tests/bench
 BENCH_OUT     := $(OUTPUT)/bench

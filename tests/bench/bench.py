@@ -785,6 +785,10 @@ def parse_args():
     ap.add_argument("--retransmits", type=int, default=2)
     ap.add_argument("--report-events", type=int, default=1_000_000)
     ap.add_argument("--json", default=str(ROOT / "build" / "bench.json"))
+    ap.add_argument("--only", metavar="CONFIG,...",
+                    help="run only these configurations (untraced always runs: "
+                         "the ratios are to it), e.g. --only tcpwatch-all; "
+                         "--report-events 0 skips timing tcpwatch report")
     a = ap.parse_args()
     if a.rounds < 1 or a.seconds <= 0 or a.threads < 1:
         ap.error("rounds, seconds and threads must be positive")
@@ -852,6 +856,14 @@ def bench(args, unrelated_pid):
         % (mach["cpu"], mach["nproc"], mach["kernel"], args.rounds, args.seconds,
            args.threads))
     configs, skipped = build_configs()
+    if args.only:
+        wanted = set(args.only.split(",")) | {"untraced"}
+        unknown = wanted - {c.name for c in configs} - set(skipped)
+        if unknown:
+            log("bench: --only: no configuration %s (there are: %s)"
+                % (", ".join(sorted(unknown)), ", ".join(c.name for c in configs)))
+            return 2
+        configs = [c for c in configs if c.name in wanted]
     for name, why in skipped.items():
         log("bench: skipped %s: %s" % (name, why))
     runs, errors = [], []
@@ -881,8 +893,11 @@ def bench(args, unrelated_pid):
 
     main_summary = summarize(runs, configs, "churn")
     variants = {m: summarize(runs, variant_configs, m) for m in ("rst", "retrans")}
-    log("bench: timing tcpwatch report on %d events" % args.report_events)
-    report = measure_report(args)
+    if args.report_events > 0:
+        log("bench: timing tcpwatch report on %d events" % args.report_events)
+        report = measure_report(args)
+    else:
+        report = {"skipped": "--report-events 0"}
     if schema_real:
         with open(OUT / "schema-check.jsonl", "w") as f:
             recording.write_sample(f)
