@@ -135,11 +135,35 @@ static __always_inline bool tgid_wanted(__u32 tgid)
 	return !filter_pid || is_target(tgid);
 }
 
-static __always_inline void owner_from_current(struct tw_owner *o, __u8 how)
+/*
+ * The current task's group leader's name into a zeroed comm, as the probe
+ * read of a string leaves it: up to the NUL, at most TW_COMM_LEN - 1 bytes.
+ */
+static __always_inline void leader_comm(char *comm)
+{
+	const struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
+
+	for (int i = 0; i < TW_COMM_LEN - 1; i++) {
+		comm[i] = leader->comm[i];
+		if (!comm[i])
+			break;
+	}
+}
+
+static __always_inline void owner_from_current(struct tw_owner *o, __u8 how,
+					       bool direct)
 {
 	o->pid = current_tgid();
 	o->how = how;
-	/* The process name, not the thread's: comm of the group leader. */
+	/*
+	 * The process name, not the thread's: comm of the group leader. A
+	 * BTF task pointer (5.11) may be dereferenced, as tp_btf arguments.
+	 */
+	if (direct && bpf_core_enum_value_exists(enum bpf_func_id,
+						 BPF_FUNC_get_current_task_btf)) {
+		leader_comm(o->comm);
+		return;
+	}
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
 	BPF_CORE_READ_STR_INTO(&o->comm, task, group_leader, comm);
@@ -211,16 +235,17 @@ static __always_inline void event_init(struct tw_event *e, __u8 type)
 
 /*
  * Emit an event about a socket whose endpoints are already in *e. Looks up
- * the owner and applies the filters; returns the owner (or NULL).
+ * the owner, unless the caller just recorded it (known), and applies the
+ * filters; returns the owner (or NULL).
  */
-static __always_inline struct tw_owner *emit_for(const struct sock *sk,
-						 struct tw_event *e)
+static __always_inline const struct tw_owner *
+emit_for(const struct sock *sk, struct tw_event *e, const struct tw_owner *known)
 {
-	struct tw_owner *o;
+	const struct tw_owner *o;
 
 	if (!endpoints_wanted(e))
 		goto filtered;
-	o = owner_of(sk, e);
+	o = known ? known : owner_of(sk, e);
 	if (!o && filter_pid)
 		goto filtered;
 	fill_owner(e, o);
@@ -275,31 +300,34 @@ static __always_inline void forget_listener(const struct sock *sk,
 /*
  * Record the owner at the transitions that run in the owner's context, or
  * that hand a listener's owner to its child. Everything else is looked up.
+ * Returns whether *o is the owner now recorded, which spares the lookup.
  */
-static __always_inline void claim_owner(const struct sock *sk, int old,
-					int new, const struct tw_event *e)
+static __always_inline bool claim_owner(const struct sock *sk, int old,
+					int new, const struct tw_event *e,
+					struct tw_owner *o, bool direct)
 {
 	__u64 key = (__u64)sk;
-	struct tw_owner o = {};
 
+	__builtin_memset(o, 0, sizeof(*o));
 	if (old == TCP_CLOSE && (new == TCP_SYN_SENT || new == TCP_LISTEN)) {
 		if (!tgid_wanted(current_tgid()))
-			return;
-		owner_from_current(&o, new == TCP_LISTEN ? TW_OWNER_LISTEN
-							 : TW_OWNER_CONNECT);
+			return false;
+		owner_from_current(o, new == TCP_LISTEN ? TW_OWNER_LISTEN
+							: TW_OWNER_CONNECT,
+				   direct);
 	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
 		struct tw_listen_key k = { .netns = e->netns, .port = e->sport };
 		struct tw_listener *l = bpf_map_lookup_elem(&listeners, &k);
 
 		if (!l)
-			return;
-		o = l->owner;
-		o.how = TW_OWNER_LISTENER;
+			return false;
+		*o = l->owner;
+		o->how = TW_OWNER_LISTENER;
 	} else {
-		return;
+		return false;
 	}
 	/* A reused socket address is a new socket: overwrite. */
-	bpf_map_update_elem(&owners, &key, &o, BPF_ANY);
+	return !bpf_map_update_elem(&owners, &key, o, BPF_ANY);
 }
 
 /*
@@ -338,8 +366,9 @@ static __always_inline bool state_maybe_owned(const struct sock *sk, int old,
 static __always_inline void handle_state(const struct sock *sk, int old,
 					 int new, bool direct)
 {
+	const struct tw_owner *o;
+	struct tw_owner claimed;
 	struct tw_event e;
-	struct tw_owner *o;
 	struct tw_tuple t;
 
 	if (filter_pid && !state_maybe_owned(sk, old, new, direct)) {
@@ -351,9 +380,10 @@ static __always_inline void handle_state(const struct sock *sk, int old,
 	e.oldstate = old;
 	e.newstate = new;
 	read_endpoints(&e, sk, direct);
-	claim_owner(sk, old, new, &e);
-
-	o = emit_for(sk, &e);
+	if (claim_owner(sk, old, new, &e, &claimed, direct))
+		o = emit_for(sk, &e, &claimed);
+	else
+		o = emit_for(sk, &e, NULL);
 	if (!o)
 		return;
 	if (new == TCP_LISTEN)
@@ -442,7 +472,7 @@ static __always_inline void handle_send_reset(const struct sock *sk,
 		if (e.oldstate == TCP_TIME_WAIT)
 			e.flags |= TW_F_TIMEWAIT_SK;
 		read_endpoints(&e, sk, direct);
-		emit_for(sk, &e);
+		emit_for(sk, &e, NULL);
 		return;
 	}
 	if (!skb)
@@ -643,7 +673,7 @@ int BPF_PROG(btf_error_report, const struct sock *sk)
 	e.value = sk->sk_err;
 	e.oldstate = sk->__sk_common.skc_state;
 	read_endpoints(&e, sk, true);
-	emit_for(sk, &e);
+	emit_for(sk, &e, NULL);
 	return 0;
 }
 
@@ -701,7 +731,7 @@ static __always_inline void handle_destroy(const struct sock *sk, bool direct)
 	e.skaddr = key;
 	e.oldstate = KREAD(direct, sk, __sk_common.skc_state);
 	read_endpoints(&e, sk, direct);
-	emit_for(sk, &e);
+	emit_for(sk, &e, NULL);
 	/* The address may be reused by an unrelated socket from now on. */
 	bpf_map_delete_elem(&owners, &key);
 }
