@@ -149,6 +149,24 @@ static __always_inline void kread_in6(bool direct, __u8 *dst,
 }
 
 /*
+ * A full socket's local port (network order), past struct sock: a direct
+ * load through the tcp_sock the kernel's helper (5.9) makes of a BTF
+ * pointer, or a probe read.
+ */
+static __always_inline __u16 full_sport(const struct sock *sk, bool direct)
+{
+	struct tcp_sock *tp;
+
+	if (direct && bpf_core_enum_value_exists(enum bpf_func_id,
+						 BPF_FUNC_skc_to_tcp_sock)) {
+		tp = bpf_skc_to_tcp_sock((void *)sk);
+		if (tp)
+			return tp->inet_conn.icsk_inet.inet_sport;
+	}
+	return BPF_CORE_READ((struct inet_sock *)sk, inet_sport);
+}
+
+/*
  * Endpoints of a full, request or timewait socket, from sock_common (the
  * first member of all three, so direct loads through sk are in bounds).
  */
@@ -162,18 +180,14 @@ static __always_inline void read_endpoints(struct tw_event *e,
 	e->family = KREAD(direct, skc, skc_family);
 	e->dport = bpf_ntohs(KREAD(direct, skc, skc_dport));
 	e->netns = KREAD(direct, net, ns.inum);
-	/*
-	 * skc_num is zeroed on a closing socket; inet_sport is not. Both
-	 * ports below lie past sock_common: probe reads on either path.
-	 */
+	/* skc_num is zeroed on a closing socket; inet_sport is not. */
 	if (state == TCP_TIME_WAIT)
 		e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_timewait_sock *)sk,
 						   tw_sport));
 	else if (state == TCP_NEW_SYN_RECV)
 		e->sport = KREAD(direct, skc, skc_num);
 	else
-		e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk,
-						   inet_sport));
+		e->sport = bpf_ntohs(full_sport(sk, direct));
 	if (e->family == AF_INET6) {
 		kread_in6(direct, e->saddr, &skc->skc_v6_rcv_saddr);
 		kread_in6(direct, e->daddr, &skc->skc_v6_daddr);
