@@ -332,7 +332,7 @@ static __always_inline void report(const struct call_entry *c, long ret)
 		return;
 	e.skaddr = (__u64)sk;
 	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
-	read_endpoints(&e, sk);
+	read_endpoints(&e, sk, false);
 	claim_used(sk, &e);
 	if (endpoints_wanted(&e))
 		submit(&e);

@@ -135,11 +135,35 @@ static __always_inline bool tgid_wanted(__u32 tgid)
 	return !filter_pid || is_target(tgid);
 }
 
-static __always_inline void owner_from_current(struct tw_owner *o, __u8 how)
+/*
+ * The current task's group leader's name into a zeroed comm, as the probe
+ * read of a string leaves it: up to the NUL, at most TW_COMM_LEN - 1 bytes.
+ */
+static __always_inline void leader_comm(char *comm)
+{
+	const struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
+
+	for (int i = 0; i < TW_COMM_LEN - 1; i++) {
+		comm[i] = leader->comm[i];
+		if (!comm[i])
+			break;
+	}
+}
+
+static __always_inline void owner_from_current(struct tw_owner *o, __u8 how,
+					       bool direct)
 {
 	o->pid = current_tgid();
 	o->how = how;
-	/* The process name, not the thread's: comm of the group leader. */
+	/*
+	 * The process name, not the thread's: comm of the group leader. A
+	 * BTF task pointer (5.11) may be dereferenced, as tp_btf arguments.
+	 */
+	if (direct && bpf_core_enum_value_exists(enum bpf_func_id,
+						 BPF_FUNC_get_current_task_btf)) {
+		leader_comm(o->comm);
+		return;
+	}
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
 	BPF_CORE_READ_STR_INTO(&o->comm, task, group_leader, comm);
@@ -211,16 +235,17 @@ static __always_inline void event_init(struct tw_event *e, __u8 type)
 
 /*
  * Emit an event about a socket whose endpoints are already in *e. Looks up
- * the owner and applies the filters; returns the owner (or NULL).
+ * the owner, unless the caller just recorded it (known), and applies the
+ * filters; returns the owner (or NULL).
  */
-static __always_inline struct tw_owner *emit_for(const struct sock *sk,
-						 struct tw_event *e)
+static __always_inline const struct tw_owner *
+emit_for(const struct sock *sk, struct tw_event *e, const struct tw_owner *known)
 {
-	struct tw_owner *o;
+	const struct tw_owner *o;
 
 	if (!endpoints_wanted(e))
 		goto filtered;
-	o = owner_of(sk, e);
+	o = known ? known : owner_of(sk, e);
 	if (!o && filter_pid)
 		goto filtered;
 	fill_owner(e, o);
@@ -275,31 +300,34 @@ static __always_inline void forget_listener(const struct sock *sk,
 /*
  * Record the owner at the transitions that run in the owner's context, or
  * that hand a listener's owner to its child. Everything else is looked up.
+ * Returns whether *o is the owner now recorded, which spares the lookup.
  */
-static __always_inline void claim_owner(const struct sock *sk, int old,
-					int new, const struct tw_event *e)
+static __always_inline bool claim_owner(const struct sock *sk, int old,
+					int new, const struct tw_event *e,
+					struct tw_owner *o, bool direct)
 {
 	__u64 key = (__u64)sk;
-	struct tw_owner o = {};
 
+	__builtin_memset(o, 0, sizeof(*o));
 	if (old == TCP_CLOSE && (new == TCP_SYN_SENT || new == TCP_LISTEN)) {
 		if (!tgid_wanted(current_tgid()))
-			return;
-		owner_from_current(&o, new == TCP_LISTEN ? TW_OWNER_LISTEN
-							 : TW_OWNER_CONNECT);
+			return false;
+		owner_from_current(o, new == TCP_LISTEN ? TW_OWNER_LISTEN
+							: TW_OWNER_CONNECT,
+				   direct);
 	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
 		struct tw_listen_key k = { .netns = e->netns, .port = e->sport };
 		struct tw_listener *l = bpf_map_lookup_elem(&listeners, &k);
 
 		if (!l)
-			return;
-		o = l->owner;
-		o.how = TW_OWNER_LISTENER;
+			return false;
+		*o = l->owner;
+		o->how = TW_OWNER_LISTENER;
 	} else {
-		return;
+		return false;
 	}
 	/* A reused socket address is a new socket: overwrite. */
-	bpf_map_update_elem(&owners, &key, &o, BPF_ANY);
+	return !bpf_map_update_elem(&owners, &key, o, BPF_ANY);
 }
 
 /*
@@ -317,30 +345,33 @@ static __always_inline bool maybe_owned(const struct sock *sk)
 
 /* The same for a state change, some of which establish the owner. */
 static __always_inline bool state_maybe_owned(const struct sock *sk, int old,
-					      int new)
+					      int new, bool direct)
 {
 	struct tw_listen_key k = {};
+	const struct net *net;
 
 	/* In the caller's context; the socket may be a target's all the same. */
 	if (old == TCP_CLOSE && (new == TCP_SYN_SENT || new == TCP_LISTEN))
 		return is_target(current_tgid()) || maybe_owned(sk);
 	if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
 		/* A child of a traced listener: its port is the listener's. */
-		k.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-		k.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		net = KREAD(direct, sk, __sk_common.skc_net.net);
+		k.netns = KREAD(direct, net, ns.inum);
+		k.port = KREAD(direct, sk, __sk_common.skc_num);
 		return bpf_map_lookup_elem(&listeners, &k);
 	}
 	return maybe_owned(sk);
 }
 
 static __always_inline void handle_state(const struct sock *sk, int old,
-					 int new)
+					 int new, bool direct)
 {
+	const struct tw_owner *o;
+	struct tw_owner claimed;
 	struct tw_event e;
-	struct tw_owner *o;
 	struct tw_tuple t;
 
-	if (filter_pid && !state_maybe_owned(sk, old, new)) {
+	if (filter_pid && !state_maybe_owned(sk, old, new, direct)) {
 		count(TW_CNT_FILTERED);
 		return;
 	}
@@ -348,10 +379,11 @@ static __always_inline void handle_state(const struct sock *sk, int old,
 	e.skaddr = (__u64)sk;
 	e.oldstate = old;
 	e.newstate = new;
-	read_endpoints(&e, sk);
-	claim_owner(sk, old, new, &e);
-
-	o = emit_for(sk, &e);
+	read_endpoints(&e, sk, direct);
+	if (claim_owner(sk, old, new, &e, &claimed, direct))
+		o = emit_for(sk, &e, &claimed);
+	else
+		o = emit_for(sk, &e, NULL);
 	if (!o)
 		return;
 	if (new == TCP_LISTEN)
@@ -376,8 +408,8 @@ static __always_inline void handle_state(const struct sock *sk, int old,
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(btf_state, const struct sock *sk, int old, int new)
 {
-	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP)
-		handle_state(sk, old, new);
+	if (sk->sk_protocol == IPPROTO_TCP)
+		handle_state(sk, old, new, true);
 	return 0;
 }
 
@@ -385,7 +417,7 @@ SEC("tracepoint/sock/inet_sock_set_state")
 int tp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	if (ctx->protocol == IPPROTO_TCP)
-		handle_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
+		handle_state(ctx->skaddr, ctx->oldstate, ctx->newstate, false);
 	return 0;
 }
 
@@ -424,7 +456,8 @@ static __always_inline void read_skb_endpoints(struct tw_event *e,
 
 static __always_inline void handle_send_reset(const struct sock *sk,
 					      const struct sk_buff *skb,
-					      __u32 reason, bool has_reason)
+					      __u32 reason, bool has_reason,
+					      bool direct)
 {
 	struct tw_event e;
 	struct tw_tuple t;
@@ -435,11 +468,11 @@ static __always_inline void handle_send_reset(const struct sock *sk,
 	if (has_reason)
 		e.flags |= TW_F_HAS_REASON;
 	if (sk) {
-		if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_TIME_WAIT)
+		e.oldstate = KREAD(direct, sk, __sk_common.skc_state);
+		if (e.oldstate == TCP_TIME_WAIT)
 			e.flags |= TW_F_TIMEWAIT_SK;
-		e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
-		read_endpoints(&e, sk);
-		emit_for(sk, &e);
+		read_endpoints(&e, sk, direct);
+		emit_for(sk, &e, NULL);
 		return;
 	}
 	if (!skb)
@@ -465,7 +498,7 @@ int BPF_PROG(btf_send_reset, const struct sock *sk, const struct sk_buff *skb)
 
 	if (rst_reason_arg)
 		reason = (__u32)ctx[2];
-	handle_send_reset(sk, skb, reason, rst_reason_arg);
+	handle_send_reset(sk, skb, reason, rst_reason_arg, true);
 	return 0;
 }
 
@@ -487,7 +520,7 @@ int tp_send_reset(void *ctx)
 	 * only seen through tp_btf.
 	 */
 	if (sk)
-		handle_send_reset(sk, NULL, reason, has_reason);
+		handle_send_reset(sk, NULL, reason, has_reason, false);
 	return 0;
 }
 
@@ -511,14 +544,15 @@ static __always_inline void flush_pending_rst(const struct tw_event *recv)
 	submit(&e);
 }
 
-static __always_inline void handle_receive_reset(const struct sock *sk)
+static __always_inline void handle_receive_reset(const struct sock *sk,
+						 bool direct)
 {
 	struct tw_event e;
 
 	event_init(&e, TW_EV_RST_RECV);
 	e.skaddr = (__u64)sk;
-	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
-	read_endpoints(&e, sk);
+	e.oldstate = KREAD(direct, sk, __sk_common.skc_state);
+	read_endpoints(&e, sk, direct);
 	if (!endpoints_wanted(&e)) {
 		count(TW_CNT_FILTERED);
 		return;
@@ -539,38 +573,40 @@ static __always_inline void handle_receive_reset(const struct sock *sk)
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(btf_receive_reset, struct sock *sk)
 {
-	handle_receive_reset(sk);
+	handle_receive_reset(sk, true);
 	return 0;
 }
 
 SEC("tracepoint/tcp/tcp_receive_reset")
 int tp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 {
-	handle_receive_reset(BPF_CORE_READ(ctx, skaddr));
+	handle_receive_reset(BPF_CORE_READ(ctx, skaddr), false);
 	return 0;
 }
 
 /* ---- retransmissions --------------------------------------------------- */
 
 static __always_inline void handle_retransmit(const struct sock *sk, __u8 type,
-					      const struct sock *req)
+					      const struct request_sock *req,
+					      bool direct)
 {
 	struct tw_event e;
 
 	event_init(&e, type);
 	e.skaddr = (__u64)sk;
-	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e.oldstate = KREAD(direct, sk, __sk_common.skc_state);
 	/*
 	 * The kernel's own count: total_retrans already includes this one;
 	 * a request socket's num_retrans is bumped only after the tracepoint.
 	 * A SYN-ACK belongs to the request socket; the owner is the listener's.
 	 */
 	if (req) {
-		e.value = BPF_CORE_READ((struct request_sock *)req, num_retrans) + 1;
-		read_endpoints(&e, req);
+		e.value = KREAD(direct, req, num_retrans) + 1;
+		read_endpoints(&e, (const struct sock *)req, direct);
 	} else {
+		/* Past struct sock: a probe read on either path. */
 		e.value = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
-		read_endpoints(&e, sk);
+		read_endpoints(&e, sk, direct);
 	}
 	if (!endpoints_wanted(&e)) {
 		count(TW_CNT_FILTERED);
@@ -592,7 +628,7 @@ static __always_inline void handle_retransmit(const struct sock *sk, __u8 type,
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(btf_retransmit, const struct sock *sk)
 {
-	handle_retransmit(sk, TW_EV_RETRANS, NULL);
+	handle_retransmit(sk, TW_EV_RETRANS, NULL, true);
 	return 0;
 }
 
@@ -600,7 +636,7 @@ SEC("tracepoint/tcp/tcp_retransmit_skb")
 int tp_retransmit(void *ctx)
 {
 	handle_retransmit(classic_sk_skb_skaddr(ctx, tcp_retransmit_skb),
-			  TW_EV_RETRANS, NULL);
+			  TW_EV_RETRANS, NULL, false);
 	return 0;
 }
 
@@ -608,7 +644,7 @@ SEC("tp_btf/tcp_retransmit_synack")
 int BPF_PROG(btf_retransmit_synack, const struct sock *sk,
 	     const struct request_sock *req)
 {
-	handle_retransmit(sk, TW_EV_SYNACK_RETRANS, (const struct sock *)req);
+	handle_retransmit(sk, TW_EV_SYNACK_RETRANS, req, true);
 	return 0;
 }
 
@@ -616,7 +652,7 @@ SEC("tracepoint/tcp/tcp_retransmit_synack")
 int tp_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
 {
 	handle_retransmit(BPF_CORE_READ(ctx, skaddr), TW_EV_SYNACK_RETRANS,
-			  BPF_CORE_READ(ctx, req));
+			  BPF_CORE_READ(ctx, req), false);
 	return 0;
 }
 
@@ -627,17 +663,17 @@ int BPF_PROG(btf_error_report, const struct sock *sk)
 {
 	struct tw_event e;
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	/* tcp_disconnect() reports after sock_error() took the error: nothing. */
-	if (!BPF_CORE_READ(sk, sk_err))
+	if (!sk->sk_err)
 		return 0;
 	event_init(&e, TW_EV_ERROR);
 	e.skaddr = (__u64)sk;
-	e.value = BPF_CORE_READ(sk, sk_err);
-	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
-	read_endpoints(&e, sk);
-	emit_for(sk, &e);
+	e.value = sk->sk_err;
+	e.oldstate = sk->__sk_common.skc_state;
+	read_endpoints(&e, sk, true);
+	emit_for(sk, &e, NULL);
 	return 0;
 }
 
@@ -682,7 +718,7 @@ filtered:
 
 /* ---- destruction -------------------------------------------------------- */
 
-static __always_inline void handle_destroy(const struct sock *sk)
+static __always_inline void handle_destroy(const struct sock *sk, bool direct)
 {
 	__u64 key = (__u64)sk;
 	struct tw_event e;
@@ -693,9 +729,9 @@ static __always_inline void handle_destroy(const struct sock *sk)
 	}
 	event_init(&e, TW_EV_DESTROY);
 	e.skaddr = key;
-	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
-	read_endpoints(&e, sk);
-	emit_for(sk, &e);
+	e.oldstate = KREAD(direct, sk, __sk_common.skc_state);
+	read_endpoints(&e, sk, direct);
+	emit_for(sk, &e, NULL);
 	/* The address may be reused by an unrelated socket from now on. */
 	bpf_map_delete_elem(&owners, &key);
 }
@@ -703,14 +739,14 @@ static __always_inline void handle_destroy(const struct sock *sk)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(btf_destroy, struct sock *sk)
 {
-	handle_destroy(sk);
+	handle_destroy(sk, true);
 	return 0;
 }
 
 SEC("tracepoint/tcp/tcp_destroy_sock")
 int tp_destroy(struct trace_event_raw_tcp_event_sk *ctx)
 {
-	handle_destroy(BPF_CORE_READ(ctx, skaddr));
+	handle_destroy(BPF_CORE_READ(ctx, skaddr), false);
 	return 0;
 }
 
