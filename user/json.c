@@ -150,14 +150,12 @@ static unsigned int u64_digits(unsigned long long v)
 void jl_put_u64(struct jline *l, unsigned long long v)
 {
 	unsigned int d = u64_digits(v);
-	char *p;
+	char *p = jl_room(l, d);
 
-	if (l->cut || d > sizeof(l->buf) - l->n) {
-		l->cut = true;
+	if (!p)
 		return;
-	}
-	l->n += d;
-	p = l->buf + l->n;
+	p += d;
+	jl_end(l, p);
 	while (v >= 100) {
 		p -= 2;
 		memcpy(p, digit_pairs + v % 100 * 2, 2);
@@ -182,20 +180,18 @@ void jl_put_str(struct jline *l, const char *str, size_t len)
 	jl_put(l, "\"", 1);
 }
 
-void jl_hex(struct jline *l, const char *key, unsigned long long v)
+void jl_put_hex(struct jline *l, unsigned long long v)
 {
-	char buf[24], *p = buf + sizeof(buf);
+	unsigned int d = (67 - (unsigned int)__builtin_clzll(v | 1)) / 4;
+	char *p = jl_room(l, d + 4);
 
-	*--p = '"';
-	do {
-		*--p = hex[v & 15];
-		v >>= 4;
-	} while (v);
-	*--p = 'x';
-	*--p = '0';
-	*--p = '"';
-	jl_raw(l, key);
-	jl_put(l, p, (size_t)(buf + sizeof(buf) - p));
+	if (!p)
+		return;
+	memcpy(p, "\"0x", 3);
+	for (unsigned int i = d; i; i--, v >>= 4)
+		p[2 + i] = hex[v & 15];
+	p[3 + d] = '"';
+	jl_end(l, p + d + 4);
 }
 
 bool jl_write(struct jline *l, FILE *f)

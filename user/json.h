@@ -52,6 +52,24 @@ static inline void jl_put(struct jline *l, const char *s, size_t n)
 	l->n += n;
 }
 
+/*
+ * Room for a value of at most max bytes, written in place and ended with
+ * jl_end(); NULL (the line cut) if there is none.
+ */
+static inline char *jl_room(struct jline *l, size_t max)
+{
+	if (l->cut || max > sizeof(l->buf) - l->n) {
+		l->cut = true;
+		return NULL;
+	}
+	return l->buf + l->n;
+}
+
+static inline void jl_end(struct jline *l, const char *end)
+{
+	l->n = (size_t)(end - l->buf);
+}
+
 static inline void jl_raw(struct jline *l, const char *s)
 {
 	jl_put(l, s, strlen(s));
@@ -59,6 +77,7 @@ static inline void jl_raw(struct jline *l, const char *s)
 
 /* The values alone (the appenders below put the key first). */
 void jl_put_u64(struct jline *l, unsigned long long v);
+void jl_put_hex(struct jline *l, unsigned long long v);
 void jl_put_str(struct jline *l, const char *s, size_t len);
 
 /* Each appends key as it is (",\"sport\":"), then the value. */
@@ -77,7 +96,11 @@ static inline void jl_s64(struct jline *l, const char *key, long long v)
 }
 
 /* As a string: "0x1f". */
-void jl_hex(struct jline *l, const char *key, unsigned long long v);
+static inline void jl_hex(struct jline *l, const char *key, unsigned long long v)
+{
+	jl_raw(l, key);
+	jl_put_hex(l, v);
+}
 
 /* A string that needs no escaping (names from tcpwatch's own tables). */
 static inline void jl_name(struct jline *l, const char *key, const char *name)
