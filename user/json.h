@@ -37,22 +37,6 @@ static inline void jl_start(struct jline *l)
 }
 
 /*
- * Appends n bytes, or marks the line cut. Inline, like the appenders below:
- * keys are string literals, so their length and copy are known at compile
- * time, where a call to strlen() and memcpy() per key was a tenth of the
- * tracer's time.
- */
-static inline void jl_put(struct jline *l, const char *s, size_t n)
-{
-	if (l->cut || n > sizeof(l->buf) - l->n) {
-		l->cut = true;
-		return;
-	}
-	memcpy(l->buf + l->n, s, n);
-	l->n += n;
-}
-
-/*
  * Room for a value of at most max bytes, written in place and ended with
  * jl_end(); NULL (the line cut) if there is none.
  */
@@ -68,6 +52,22 @@ static inline char *jl_room(struct jline *l, size_t max)
 static inline void jl_end(struct jline *l, const char *end)
 {
 	l->n = (size_t)(end - l->buf);
+}
+
+/*
+ * Appends n bytes, or marks the line cut. Inline, like the appenders below:
+ * keys are string literals, so their length and copy are known at compile
+ * time, where a call to strlen() and memcpy() per key was a tenth of the
+ * tracer's time.
+ */
+static inline void jl_put(struct jline *l, const char *s, size_t n)
+{
+	char *p = jl_room(l, n);
+
+	if (p) {
+		memcpy(p, s, n);
+		l->n += n;
+	}
 }
 
 static inline void jl_raw(struct jline *l, const char *s)
