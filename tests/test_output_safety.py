@@ -1,5 +1,7 @@
 """Text output stays readable; strings from the traced system stay escaped."""
-from conftest import pair
+import json
+
+from conftest import pair, run_tcpwatch
 
 HOSTILE = "<b>\x1b[2J\"x\\"
 
@@ -44,3 +46,37 @@ def test_hostile_process_name_in_text(peers, trace):
     t = hostile_pair(peers, trace, False)
     assert b"\x1b" not in t.stdout
     assert "<b>?[2J\"x\\" in t.stdout.decode()
+
+
+def escaped(s):
+    """What tcpwatch writes between the quotes for s (valid UTF-8 stays)."""
+    out = []
+    for ch in s:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch in "\n\t":
+            out.append(json.dumps(ch)[1:-1])
+        elif ord(ch) < 0x20 or ch == "\x7f" or ch in "<>&":
+            out.append("\\u%04x" % ord(ch))
+        else:
+            out.append(ch)
+    return "".join(out).encode()
+
+
+def test_long_hostile_string_in_json(tmp_path):
+    """Long strings are judged sixteen bytes at a time: every character
+    that needs escaping, at every offset, in an action's argument."""
+    rec = tmp_path / "rec.jsonl"
+    rc, _, err = run_tcpwatch("--scenario", "connect-refused", "--record", str(rec),
+                              timeout=300)
+    assert rc == 0, err
+    kinds = '"\\<>&\n\t\x01\x1b\x7f\u00e9\u20ac\U0001f600'
+    hostile = "".join("a" * (i % 17) + k for i, k in enumerate(kinds * 2))
+    lines = rec.read_text().splitlines()
+    at = next(i for i, l in enumerate(lines) if json.loads(l)["type"] == "action")
+    lines[at] = json.dumps(dict(json.loads(lines[at]), arg=hostile))
+    rec.write_text("\n".join(lines) + "\n")
+    rc, out, err = run_tcpwatch("report", str(rec), "--json")
+    assert rc == 0, err
+    action = next(l for l in out.encode().splitlines() if b'"type":"action"' in l)
+    assert b',"arg":"' + escaped(hostile) + b'"' in action

@@ -35,43 +35,72 @@ size_t json_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* Bytes that are written as they are: printable ASCII, less " \\ < > &. */
-static bool json_plain(unsigned char c)
-{
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' &&
-	       c != '>' && c != '&';
-}
+/* Bytes written as they are: printable ASCII, less " \ < > &. */
+static const bool json_plain[256] = {
+	[' ' ... '!'] = true,	/* not " */
+	['#' ... '%'] = true,	/* not & */
+	['\'' ... ';'] = true,	/* not < */
+	['='] = true,		/* not > */
+	['?' ... '['] = true,	/* not \ */
+	[']' ... '~'] = true,
+};
 
 static const char hex[] = "0123456789abcdef";
+
+/*
+ * Whether the 16 bytes at s are all plain, as json_plain[] says, judged
+ * together: an explanation's few hundred bytes are nearly all plain. The
+ * compiler's generic vectors make this SIMD where the machine has it.
+ */
+typedef unsigned char u8x16 __attribute__((vector_size(16)));
+
+static bool plain_16(const unsigned char *s)
+{
+	unsigned long long w[2];
+	u8x16 v, bad;
+
+	memcpy(&v, s, sizeof(v));
+	bad = (u8x16)((v < ' ') | (v > '~') | (v == '"') | (v == '\\') |
+		      (v == '<') | (v == '>') | (v == '&'));
+	memcpy(w, &bad, sizeof(w));
+	return !(w[0] | w[1]);
+}
 
 /*
  * Escape s[*i, n) into dst until it is done or dst (cap bytes) has no room
  * for the next character; *i is advanced past what was written. Returns
  * the bytes written. A UTF-8 sequence is judged whole (against n), never
- * split.
+ * split. Most strings need no escaping at all: plain bytes are copied a
+ * run at a time.
  */
 static size_t escape_some(char *dst, size_t cap, const unsigned char *s, size_t n,
 			  size_t *i)
 {
-	size_t out = 0;
+	/* A local index: stores through dst may alias *i, which would be reread. */
+	size_t k = *i, out = 0;
 
-	while (*i < n) {
-		unsigned char c = s[*i];
-		size_t l;
+	while (k < n) {
+		size_t run = 0, fit, l;
+		unsigned char c;
 
-		if (json_plain(c)) {
-			if (out + 1 > cap)
-				break;
-			dst[out++] = (char)c;
-			(*i)++;
-			continue;
-		}
-		l = json_utf8_len(s + *i, n - *i);
+		while (k + run + 16 <= n && plain_16(s + k + run))
+			run += 16;
+		while (k + run < n && json_plain[s[k + run]])
+			run++;
+		fit = run < cap - out ? run : cap - out;
+		memcpy(dst + out, s + k, fit);
+		out += fit;
+		k += fit;
+		if (fit < run || k == n)
+			break;
+		c = s[k];
+		l = json_utf8_len(s + k, n - k);
 		if (l > 1) {
 			if (out + l > cap)
 				break;
-			for (size_t k = 0; k < l; k++)
-				dst[out++] = (char)s[(*i)++];
+			memcpy(dst + out, s + k, l);
+			out += l;
+			k += l;
 			continue;
 		}
 		if (out + 6 > cap)
@@ -90,24 +119,16 @@ static size_t escape_some(char *dst, size_t cap, const unsigned char *s, size_t 
 			dst[out++] = hex[c >> 4];
 			dst[out++] = hex[c & 15];
 		}
-		(*i)++;
+		k++;
 	}
+	*i = k;
 	return out;
-}
-
-static size_t str_len(const char *s, size_t len)
-{
-	size_t n = 0;
-
-	while (n < len && s[n])
-		n++;
-	return n;
 }
 
 void json_write_str(FILE *f, const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t n = str_len(str, len), i = 0;
+	size_t n = strnlen(str, len), i = 0;
 	char buf[1024];
 
 	fputc('"', f);
@@ -116,79 +137,82 @@ void json_write_str(FILE *f, const char *str, size_t len)
 	fputc('"', f);
 }
 
-static void jl_put(struct jline *l, const char *s, size_t n)
+/* "00" to "99": two digits per division by 100, half the divisions. */
+static const char digit_pairs[] =
+	"00010203040506070809101112131415161718192021222324"
+	"25262728293031323334353637383940414243444546474849"
+	"50515253545556575859606162636465666768697071727374"
+	"75767778798081828384858687888990919293949596979899";
+
+/* 10^0 to 10^19: every power of ten an unsigned long long holds. */
+static const unsigned long long powers_of_ten[20] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+	10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+	100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+	100000000000000000ULL, 1000000000000000000ULL,
+	10000000000000000000ULL,
+};
+
+/*
+ * Digits of v, from its bit length: 1233 / 4096 is just above log10(2), so
+ * bits * 1233 >> 12 is the digit count or one less, and one comparison
+ * settles which (a timestamp has 14 digits: no loop over them).
+ */
+static unsigned int u64_digits(unsigned long long v)
 {
-	if (l->cut || n > sizeof(l->buf) - l->n) {
-		l->cut = true;
+	unsigned int bits = 64 - (unsigned int)__builtin_clzll(v | 1);
+	unsigned int t = bits * 1233 >> 12;
+
+	return v < powers_of_ten[t] ? (t ? t : 1) : t + 1;
+}
+
+/* Written in place, last digits first: no copy from a scratch buffer. */
+void jl_put_u64(struct jline *l, unsigned long long v)
+{
+	unsigned int d = u64_digits(v);
+	char *p = jl_room(l, d);
+
+	if (!p)
 		return;
+	p += d;
+	jl_end(l, p);
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, digit_pairs + v % 100 * 2, 2);
+		v /= 100;
 	}
-	memcpy(l->buf + l->n, s, n);
-	l->n += n;
+	if (v >= 10)
+		memcpy(p - 2, digit_pairs + v * 2, 2);
+	else
+		p[-1] = (char)('0' + v);
 }
 
-void jl_raw(struct jline *l, const char *s)
-{
-	jl_put(l, s, strlen(s));
-}
-
-void jl_u64(struct jline *l, const char *key, unsigned long long v)
-{
-	char buf[20], *p = buf + sizeof(buf);
-
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	jl_raw(l, key);
-	jl_put(l, p, (size_t)(buf + sizeof(buf) - p));
-}
-
-void jl_s64(struct jline *l, const char *key, long long v)
-{
-	if (v >= 0) {
-		jl_u64(l, key, (unsigned long long)v);
-		return;
-	}
-	jl_raw(l, key);
-	jl_u64(l, "-", -(unsigned long long)v);
-}
-
-void jl_hex(struct jline *l, const char *key, unsigned long long v)
-{
-	char buf[24], *p = buf + sizeof(buf);
-
-	*--p = '"';
-	do {
-		*--p = hex[v & 15];
-		v >>= 4;
-	} while (v);
-	*--p = 'x';
-	*--p = '0';
-	*--p = '"';
-	jl_raw(l, key);
-	jl_put(l, p, (size_t)(buf + sizeof(buf) - p));
-}
-
-void jl_name(struct jline *l, const char *key, const char *name)
-{
-	jl_raw(l, key);
-	jl_put(l, "\"", 1);
-	jl_raw(l, name);
-	jl_put(l, "\"", 1);
-}
-
-void jl_str(struct jline *l, const char *key, const char *str, size_t len)
+void jl_put_str(struct jline *l, const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t n = str_len(str, len), i = 0;
+	size_t n = strnlen(str, len), i = 0;
 
-	jl_raw(l, key);
 	jl_put(l, "\"", 1);
 	if (!l->cut)
 		l->n += escape_some(l->buf + l->n, sizeof(l->buf) - l->n, s, n, &i);
 	if (i < n)
 		l->cut = true;
 	jl_put(l, "\"", 1);
+}
+
+void jl_put_hex(struct jline *l, unsigned long long v)
+{
+	unsigned int d = (67 - (unsigned int)__builtin_clzll(v | 1)) / 4;
+	char *p = jl_room(l, d + 4);
+
+	if (!p)
+		return;
+	memcpy(p, "\"0x", 3);
+	for (unsigned int i = d; i; i--, v >>= 4)
+		p[2 + i] = hex[v & 15];
+	p[3 + d] = '"';
+	jl_end(l, p + d + 4);
 }
 
 bool jl_write(struct jline *l, FILE *f)

@@ -284,22 +284,28 @@ void uint_str(char *buf, size_t len, unsigned int v)
  * an IPv4 address is spelled here as inet_ntop() spells it, without the
  * sprintf() it makes per byte. IPv6 (with its :: rules) is left to it.
  */
-void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr)
+char *addr_put(char *p, __u16 family, const __u8 *addr)
 {
-	char *p = buf;
-
-	if (family != AF_INET6 && len >= INET_ADDRSTRLEN) {
+	if (family != AF_INET6) {
 		for (int i = 0; i < 4; i++) {
 			if (i)
 				*p++ = '.';
 			p = put_octet(p, addr[i]);
 		}
-		*p = '\0';
-		return;
+		return p;
 	}
-	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf,
-		       (socklen_t)len))
-		snprintf(buf, len, "?");
+	if (!inet_ntop(AF_INET6, addr, p, ADDR_TEXT_MAX))
+		return stpcpy(p, "?");
+	return p + strlen(p);
+}
+
+_Static_assert(ADDR_TEXT_MAX == INET6_ADDRSTRLEN, "room for inet_ntop()");
+
+void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr)
+{
+	char s[ADDR_TEXT_MAX];
+
+	put_cut(buf, len, s, (size_t)(addr_put(s, family, addr) - s));
 }
 
 /* ss's spelling: 127.0.0.1:80, [::1]:80 (cut to len as snprintf() would). */
@@ -324,12 +330,12 @@ void endpoint_str(char *buf, size_t len, __u16 family, const __u8 *addr,
  * Every event is stamped and most share their second with the one before:
  * the broken-down time of the last second is kept, for each form.
  */
-void clock_str(char *buf, size_t len, const struct tw_output *out,
-	       __u64 ts_ns, bool iso)
+char *clock_put(char *p, const struct tw_output *out, __u64 ts_ns, bool iso)
 {
 	static struct {
 		bool valid;
 		time_t sec;
+		size_t len;
 		char hms[32];
 	} last[2];
 	/* Unsigned: a stamp from a hostile recording may be anything. */
@@ -337,7 +343,6 @@ void clock_str(char *buf, size_t len, const struct tw_output *out,
 	time_t sec = (time_t)(real / 1000000000LL);
 	long nsec = (long)(real % 1000000000LL);
 	struct tm tm;
-	char s[48], *p;
 
 	/* Floor division: a stamp before the epoch still has a positive fraction. */
 	if (nsec < 0) {
@@ -353,12 +358,13 @@ void clock_str(char *buf, size_t len, const struct tw_output *out,
 			localtime_r(&sec, &tm);
 			strftime(last[iso].hms, sizeof(last[iso].hms), "%H:%M:%S", &tm);
 		}
+		last[iso].len = strnlen(last[iso].hms, sizeof(last[iso].hms) - 1);
 		last[iso].sec = sec;
 		last[iso].valid = true;
 	}
 	/* "%s.%06ldZ" or "%s.%03ld", without printf: a stamp on every line. */
-	p = s + strnlen(last[iso].hms, sizeof(last[iso].hms) - 1);
-	memcpy(s, last[iso].hms, (size_t)(p - s));
+	memcpy(p, last[iso].hms, last[iso].len);
+	p += last[iso].len;
 	*p++ = '.';
 	if (iso) {
 		p = put_fixed(p, (unsigned long)nsec / 1000, 6);
@@ -366,5 +372,13 @@ void clock_str(char *buf, size_t len, const struct tw_output *out,
 	} else {
 		p = put_fixed(p, (unsigned long)nsec / 1000000, 3);
 	}
-	put_cut(buf, len, s, (size_t)(p - s));
+	return p;
+}
+
+void clock_str(char *buf, size_t len, const struct tw_output *out,
+	       __u64 ts_ns, bool iso)
+{
+	char s[CLOCK_TEXT_MAX];
+
+	put_cut(buf, len, s, (size_t)(clock_put(s, out, ts_ns, iso) - s));
 }

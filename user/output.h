@@ -62,6 +62,14 @@ void addr_str(char *buf, size_t len, __u16 family, const __u8 *addr);
 void clock_str(char *buf, size_t len, const struct tw_output *out,
 	       __u64 ts_ns, bool iso);
 /*
+ * The same written at p, with no NUL, for a caller that builds a line in
+ * place; each returns the end. p needs room for the longest text.
+ */
+#define ADDR_TEXT_MAX	46	/* INET6_ADDRSTRLEN, with inet_ntop()'s NUL */
+#define CLOCK_TEXT_MAX	40	/* 31 bytes of date and time, then .uuuuuuZ */
+char *addr_put(char *p, __u16 family, const __u8 *addr);
+char *clock_put(char *p, const struct tw_output *out, __u64 ts_ns, bool iso);
+/*
  * What snprintf("%s%s...") and snprintf("%u") write, cut the same way,
  * without parsing a format: for what is on every line. Strings end at NULL.
  */

@@ -27,18 +27,42 @@ static void jl_kv_str(struct jline *l, const char *key, const char *val)
 	jl_str(l, key, val, strlen(val));
 }
 
+/* Written straight into the line: no copy, no strlen(). */
+static void jl_addr(struct jline *l, const char *key, __u16 family,
+		    const __u8 *addr)
+{
+	char *p;
+
+	jl_raw(l, key);
+	jl_put(l, "\"", 1);
+	p = jl_room(l, ADDR_TEXT_MAX);
+	if (p)
+		jl_end(l, addr_put(p, family, addr));
+	jl_put(l, "\"", 1);
+}
+
+static void jl_clock(struct jline *l, const char *key,
+		     const struct tw_output *out, __u64 ts_ns)
+{
+	char *p;
+
+	jl_raw(l, key);
+	jl_put(l, "\"", 1);
+	p = jl_room(l, CLOCK_TEXT_MAX);
+	if (p)
+		jl_end(l, clock_put(p, out, ts_ns, true));
+	jl_put(l, "\"", 1);
+}
+
 /* family, saddr, sport, daddr, dport: of an event, a connection, a socket. */
 static void json_endpoints(struct jline *l, __u16 family, const __u8 *saddr,
 			   __u16 sport, const __u8 *daddr, __u16 dport)
 {
-	char a[64];
-
-	jl_name(l, ",\"family\":", family == AF_INET6 ? "AF_INET6" : "AF_INET");
-	addr_str(a, sizeof(a), family, saddr);
-	jl_name(l, ",\"saddr\":", a);
+	jl_raw(l, family == AF_INET6 ? ",\"family\":\"AF_INET6\"" :
+				       ",\"family\":\"AF_INET\"");
+	jl_addr(l, ",\"saddr\":", family, saddr);
 	jl_u64(l, ",\"sport\":", sport);
-	addr_str(a, sizeof(a), family, daddr);
-	jl_name(l, ",\"daddr\":", a);
+	jl_addr(l, ",\"daddr\":", family, daddr);
 	jl_u64(l, ",\"dport\":", dport);
 }
 
@@ -174,13 +198,11 @@ static void write_line(struct jline *l, FILE *f)
 void json_event(struct tw_output *out, const struct tw_event *e)
 {
 	struct jline l;
-	char when[48];
 
 	jl_start(&l);
-	clock_str(when, sizeof(when), out, e->ts_ns, true);
 	jl_name(&l, "{\"type\":", event_type_name(e->type));
 	jl_u64(&l, ",\"ts_ns\":", e->ts_ns);
-	jl_name(&l, ",\"time\":", when);
+	jl_clock(&l, ",\"time\":", out, e->ts_ns);
 	json_owner(&l, e);
 	json_endpoints(&l, e->family, e->saddr, e->sport, e->daddr, e->dport);
 	json_details(&l, e);
