@@ -16,9 +16,19 @@
 /* A 240-byte malloc chunk: the tables hold tens of thousands. */
 _Static_assert(sizeof(struct conn) <= 224, "struct conn grew");
 
+/*
+ * A slot keeps its connection's hash beside it: a probe compares hashes
+ * without reading the connection, a cache miss on a big table. By sk the
+ * hash is a bijection, so equal hashes are equal sks.
+ */
+struct slot {
+	__u64 hash;
+	struct conn *c;		/* NULL: empty */
+};
+
 struct conn_table {
-	struct conn **slots;	/* open addressing by sk, power-of-two size */
-	struct conn **tuples;	/* the same by tuple (NULL: not indexed) */
+	struct slot *slots;	/* open addressing by sk, power-of-two size */
+	struct slot *tuples;	/* the same by tuple (NULL: not indexed) */
 	size_t mask;		/* of both */
 	size_t used;
 	size_t capacity;
@@ -31,16 +41,17 @@ struct conn_table {
 
 #define MIN_SLOTS	64
 
-static size_t hash_sk(__u64 sk)
+/* Invertible: each step is (an xor-shift, an odd multiply). */
+static __u64 hash_sk(__u64 sk)
 {
 	sk ^= sk >> 33;
 	sk *= 0xff51afd7ed558ccdULL;
 	sk ^= sk >> 33;
-	return (size_t)sk;
+	return sk;
 }
 
 /* Over the tuple's five words (it has no padding: pad is kept 0). */
-static size_t hash_tuple(const struct conn_tuple *tu)
+static __u64 hash_tuple(const struct conn_tuple *tu)
 {
 	__u64 w[sizeof(*tu) / 8], h = 0;
 
@@ -51,39 +62,27 @@ static size_t hash_tuple(const struct conn_tuple *tu)
 	return hash_sk(h);
 }
 
-static size_t home_sk(const struct conn_table *t, const struct conn *c)
-{
-	return hash_sk(c->sk) & t->mask;
-}
-
-static size_t home_tuple(const struct conn_table *t, const struct conn *c)
-{
-	return hash_tuple(&c->t) & t->mask;
-}
-
 /*
  * Empty slot i of an open-addressing array (slots or tuples): backward-shift
  * deletion keeps probe chains intact without tombstones.
  */
-static void shift_back(const struct conn_table *t, struct conn **a, size_t i,
-		       size_t (*home_of)(const struct conn_table *t,
-					 const struct conn *c))
+static void shift_back(const struct conn_table *t, struct slot *a, size_t i)
 {
 	size_t j = i;
 
-	a[i] = NULL;
+	a[i].c = NULL;
 	for (;;) {
 		size_t home;
 
 		j = (j + 1) & t->mask;
-		if (!a[j])
+		if (!a[j].c)
 			return;
-		home = home_of(t, a[j]);
+		home = a[j].hash & t->mask;
 		/* Move j back to i unless its home lies cyclically in (i, j]. */
 		if ((j > i && (home <= i || home > j)) ||
 		    (j < i && (home <= i && home > j))) {
 			a[i] = a[j];
-			a[j] = NULL;
+			a[j].c = NULL;
 			i = j;
 		}
 	}
@@ -98,14 +97,16 @@ static bool has_tuple(const struct conn *c)
 /* File c in the tuple index (if the table has one and c's tuple is known). */
 static void tuple_link(struct conn_table *t, struct conn *c)
 {
+	__u64 hash;
 	size_t i;
 
 	if (!t->tuples || !has_tuple(c))
 		return;
-	i = home_tuple(t, c);
-	while (t->tuples[i])
+	hash = hash_tuple(&c->t);
+	i = hash & t->mask;
+	while (t->tuples[i].c)
 		i = (i + 1) & t->mask;
-	t->tuples[i] = c;
+	t->tuples[i] = (struct slot){ .hash = hash, .c = c };
 }
 
 static void tuple_unlink(struct conn_table *t, const struct conn *c)
@@ -114,10 +115,10 @@ static void tuple_unlink(struct conn_table *t, const struct conn *c)
 
 	if (!t->tuples || !has_tuple(c))
 		return;
-	i = home_tuple(t, c);
-	while (t->tuples[i] != c)
+	i = hash_tuple(&c->t) & t->mask;
+	while (t->tuples[i].c != c)
 		i = (i + 1) & t->mask;
-	shift_back(t, t->tuples, i, home_tuple);
+	shift_back(t, t->tuples, i);
 }
 
 struct conn_table *conn_table_new(size_t capacity, size_t evict_batch)
@@ -154,7 +155,7 @@ void conn_table_free(struct conn_table *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i <= t->mask; i++)
-		conn_free(t->slots[i]);
+		conn_free(t->slots[i].c);
 	free(t->slots);
 	free(t->tuples);
 	free(t->scratch);
@@ -163,27 +164,35 @@ void conn_table_free(struct conn_table *t)
 
 static size_t slot_of(const struct conn_table *t, __u64 sk)
 {
-	size_t i = hash_sk(sk) & t->mask;
+	__u64 hash = hash_sk(sk);
+	size_t i = hash & t->mask;
 
-	while (t->slots[i] && t->slots[i]->sk != sk)
+	while (t->slots[i].c && t->slots[i].hash != hash)
 		i = (i + 1) & t->mask;
 	return i;
 }
 
 struct conn *conn_find(struct conn_table *t, __u64 sk)
 {
-	return t->slots[slot_of(t, sk)];
+	return t->slots[slot_of(t, sk)].c;
+}
+
+/* File c, on sk, in empty slot i. */
+static void fill_slot(struct conn_table *t, size_t i, struct conn *c)
+{
+	t->slots[i] = (struct slot){ .hash = hash_sk(c->sk), .c = c };
+	t->used++;
 }
 
 static void unlink_slot(struct conn_table *t, size_t i)
 {
 	t->used--;
-	shift_back(t, t->slots, i, home_sk);
+	shift_back(t, t->slots, i);
 }
 
 static void remove_slot(struct conn_table *t, size_t i)
 {
-	struct conn *c = t->slots[i];
+	struct conn *c = t->slots[i].c;
 
 	tuple_unlink(t, c);
 	unlink_slot(t, i);
@@ -201,20 +210,19 @@ void conn_rekey(struct conn_table *t, struct conn *c, __u64 sk)
 
 	unlink_slot(t, slot_of(t, c->sk));
 	i = slot_of(t, sk);
-	if (t->slots[i]) {
+	if (t->slots[i].c) {
 		remove_slot(t, i);
 		i = slot_of(t, sk);
 	}
 	c->sk = sk;
-	t->slots[i] = c;
-	t->used++;
+	fill_slot(t, i, c);
 }
 
 void conn_remove_if(struct conn_table *t, bool (*gone)(const struct conn *c))
 {
 	/* A removal shifts later entries back into slot i: look at it again. */
 	for (size_t i = 0; i <= t->mask; i++)
-		while (t->slots[i] && gone(t->slots[i]))
+		while (t->slots[i].c && gone(t->slots[i].c))
 			remove_slot(t, i);
 }
 
@@ -258,18 +266,21 @@ static void evict_oldest(struct conn_table *t)
 	if (!t->scratch || !batch)
 		batch = 1;
 	for (size_t i = 0; i <= t->mask; i++) {
-		if (!t->slots[i])
+		const struct conn *c = t->slots[i].c;
+
+		if (!c)
 			continue;
 		if (batch > 1 && n < t->capacity)
-			t->scratch[n++] = t->slots[i]->since;
-		else if (t->slots[i]->since < limit)
-			limit = t->slots[i]->since;
+			t->scratch[n++] = c->since;
+		else if (c->since < limit)
+			limit = c->since;
 	}
 	if (batch > 1 && n)
 		limit = kth_smallest(t->scratch, n, (batch < n ? batch : n) - 1);
 	/* In slot order: ties at the limit go the same way every time. */
 	for (size_t i = 0; i <= t->mask && gone < batch; i++)
-		while (t->slots[i] && t->slots[i]->since <= limit && gone < batch) {
+		while (t->slots[i].c && t->slots[i].c->since <= limit &&
+		       gone < batch) {
 			remove_slot(t, i);
 			gone++;
 		}
@@ -280,7 +291,7 @@ static void evict_oldest(struct conn_table *t)
 static int grow(struct conn_table *t)
 {
 	size_t size = (t->mask + 1) * 2;
-	struct conn **old = t->slots, **tuples = NULL;
+	struct slot *old = t->slots, *tuples = NULL;
 	size_t old_mask = t->mask;
 
 	t->slots = calloc(size, sizeof(*t->slots));
@@ -294,11 +305,12 @@ static int grow(struct conn_table *t)
 	free(t->tuples);
 	t->tuples = tuples;
 	t->mask = size - 1;
+	t->used = 0;
 	for (size_t i = 0; i <= old_mask; i++) {
-		if (!old[i])
+		if (!old[i].c)
 			continue;
-		t->slots[slot_of(t, old[i]->sk)] = old[i];
-		tuple_link(t, old[i]);
+		fill_slot(t, slot_of(t, old[i].c->sk), old[i].c);
+		tuple_link(t, old[i].c);
 	}
 	free(old);
 	return 0;
@@ -309,7 +321,7 @@ struct conn *conn_new(struct conn_table *t, __u64 sk)
 	size_t i = slot_of(t, sk);
 	struct conn *c;
 
-	if (t->slots[i])
+	if (t->slots[i].c)
 		remove_slot(t, i);
 	if (t->used >= t->capacity)
 		evict_oldest(t);
@@ -324,8 +336,7 @@ struct conn *conn_new(struct conn_table *t, __u64 sk)
 	c->sk = sk;
 	c->linger = -2;
 	c->rst_sent_reason = -1;
-	t->slots[i] = c;
-	t->used++;
+	fill_slot(t, i, c);
 	return c;
 }
 
@@ -337,8 +348,8 @@ int conn_table_index_tuples(struct conn_table *t)
 	if (!t->tuples)
 		return -ENOMEM;
 	for (size_t i = 0; i <= t->mask; i++)
-		if (t->slots[i])
-			tuple_link(t, t->slots[i]);
+		if (t->slots[i].c)
+			tuple_link(t, t->slots[i].c);
 	return 0;
 }
 
@@ -354,17 +365,20 @@ void conn_set_tuple(struct conn_table *t, struct conn *c,
 
 struct conn *conn_by_tuple(struct conn_table *t, const struct conn_tuple *tu)
 {
+	__u64 hash;
 	size_t i;
 
 	if (!t->tuples) {
 		for (i = 0; i <= t->mask; i++)
-			if (t->slots[i] && conn_tuple_eq(&t->slots[i]->t, tu))
-				return t->slots[i];
+			if (t->slots[i].c && conn_tuple_eq(&t->slots[i].c->t, tu))
+				return t->slots[i].c;
 		return NULL;
 	}
-	for (i = hash_tuple(tu) & t->mask; t->tuples[i]; i = (i + 1) & t->mask)
-		if (conn_tuple_eq(&t->tuples[i]->t, tu))
-			return t->tuples[i];
+	hash = hash_tuple(tu);
+	for (i = hash & t->mask; t->tuples[i].c; i = (i + 1) & t->mask)
+		if (t->tuples[i].hash == hash &&
+		    conn_tuple_eq(&t->tuples[i].c->t, tu))
+			return t->tuples[i].c;
 	return NULL;
 }
 
@@ -372,8 +386,8 @@ void conn_for_each(struct conn_table *t, void (*fn)(struct conn *c, void *ctx),
 		   void *ctx)
 {
 	for (size_t i = 0; i <= t->mask; i++)
-		if (t->slots[i])
-			fn(t->slots[i], ctx);
+		if (t->slots[i].c)
+			fn(t->slots[i].c, ctx);
 }
 
 __u64 conn_evicted(const struct conn_table *t)
