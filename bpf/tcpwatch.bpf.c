@@ -34,6 +34,15 @@ const volatile bool follow_forks = true;
 const volatile bool have_fd_owners = false;
 const volatile bool rst_reason_arg = false;	/* tp_btf tcp_send_reset has 3 args */
 const volatile bool errors_by_tuple = false;	/* the classic error report: no sk */
+/*
+ * The tp_btf entry points of the hooks that fire on every connection (state
+ * changes, destruction) load socket fields directly (KREAD); the others,
+ * which fire on trouble only, keep probe reads: the verifier pays for each
+ * direct load with a search of the kernel's BTF by name, which made tcpwatch
+ * ~10 ms slower to start for no gain on a path that is rarely taken.
+ */
+#define SLOW_PATH	false
+
 /* Set by the loader once it put a socket in owners_by_inode (after load). */
 bool fd_owners_seeded = false;
 
@@ -135,35 +144,11 @@ static __always_inline bool tgid_wanted(__u32 tgid)
 	return !filter_pid || is_target(tgid);
 }
 
-/*
- * The current task's group leader's name into a zeroed comm, as the probe
- * read of a string leaves it: up to the NUL, at most TW_COMM_LEN - 1 bytes.
- */
-static __always_inline void leader_comm(char *comm)
-{
-	const struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
-
-	for (int i = 0; i < TW_COMM_LEN - 1; i++) {
-		comm[i] = leader->comm[i];
-		if (!comm[i])
-			break;
-	}
-}
-
-static __always_inline void owner_from_current(struct tw_owner *o, __u8 how,
-					       bool direct)
+static __always_inline void owner_from_current(struct tw_owner *o, __u8 how)
 {
 	o->pid = current_tgid();
 	o->how = how;
-	/*
-	 * The process name, not the thread's: comm of the group leader. A
-	 * BTF task pointer (5.11) may be dereferenced, as tp_btf arguments.
-	 */
-	if (direct && bpf_core_enum_value_exists(enum bpf_func_id,
-						 BPF_FUNC_get_current_task_btf)) {
-		leader_comm(o->comm);
-		return;
-	}
+	/* The process name, not the thread's: comm of the group leader. */
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
 	BPF_CORE_READ_STR_INTO(&o->comm, task, group_leader, comm);
@@ -304,7 +289,7 @@ static __always_inline void forget_listener(const struct sock *sk,
  */
 static __always_inline bool claim_owner(const struct sock *sk, int old,
 					int new, const struct tw_event *e,
-					struct tw_owner *o, bool direct)
+					struct tw_owner *o)
 {
 	__u64 key = (__u64)sk;
 
@@ -313,8 +298,7 @@ static __always_inline bool claim_owner(const struct sock *sk, int old,
 		if (!tgid_wanted(current_tgid()))
 			return false;
 		owner_from_current(o, new == TCP_LISTEN ? TW_OWNER_LISTEN
-							: TW_OWNER_CONNECT,
-				   direct);
+							: TW_OWNER_CONNECT);
 	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
 		struct tw_listen_key k = { .netns = e->netns, .port = e->sport };
 		struct tw_listener *l = bpf_map_lookup_elem(&listeners, &k);
@@ -380,7 +364,7 @@ static __always_inline void handle_state(const struct sock *sk, int old,
 	e.oldstate = old;
 	e.newstate = new;
 	read_endpoints(&e, sk, direct);
-	if (claim_owner(sk, old, new, &e, &claimed, direct))
+	if (claim_owner(sk, old, new, &e, &claimed))
 		o = emit_for(sk, &e, &claimed);
 	else
 		o = emit_for(sk, &e, NULL);
@@ -498,7 +482,7 @@ int BPF_PROG(btf_send_reset, const struct sock *sk, const struct sk_buff *skb)
 
 	if (rst_reason_arg)
 		reason = (__u32)ctx[2];
-	handle_send_reset(sk, skb, reason, rst_reason_arg, true);
+	handle_send_reset(sk, skb, reason, rst_reason_arg, SLOW_PATH);
 	return 0;
 }
 
@@ -573,7 +557,7 @@ static __always_inline void handle_receive_reset(const struct sock *sk,
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(btf_receive_reset, struct sock *sk)
 {
-	handle_receive_reset(sk, true);
+	handle_receive_reset(sk, SLOW_PATH);
 	return 0;
 }
 
@@ -628,7 +612,7 @@ static __always_inline void handle_retransmit(const struct sock *sk, __u8 type,
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(btf_retransmit, const struct sock *sk)
 {
-	handle_retransmit(sk, TW_EV_RETRANS, NULL, true);
+	handle_retransmit(sk, TW_EV_RETRANS, NULL, SLOW_PATH);
 	return 0;
 }
 
@@ -644,7 +628,7 @@ SEC("tp_btf/tcp_retransmit_synack")
 int BPF_PROG(btf_retransmit_synack, const struct sock *sk,
 	     const struct request_sock *req)
 {
-	handle_retransmit(sk, TW_EV_SYNACK_RETRANS, req, true);
+	handle_retransmit(sk, TW_EV_SYNACK_RETRANS, req, SLOW_PATH);
 	return 0;
 }
 
@@ -663,16 +647,17 @@ int BPF_PROG(btf_error_report, const struct sock *sk)
 {
 	struct tw_event e;
 
-	if (sk->sk_protocol != IPPROTO_TCP)
+	/* Rare: probe reads (see SLOW_PATH). */
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	/* tcp_disconnect() reports after sock_error() took the error: nothing. */
-	if (!sk->sk_err)
+	if (!BPF_CORE_READ(sk, sk_err))
 		return 0;
 	event_init(&e, TW_EV_ERROR);
 	e.skaddr = (__u64)sk;
-	e.value = sk->sk_err;
-	e.oldstate = sk->__sk_common.skc_state;
-	read_endpoints(&e, sk, true);
+	e.value = BPF_CORE_READ(sk, sk_err);
+	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
+	read_endpoints(&e, sk, SLOW_PATH);
 	emit_for(sk, &e, NULL);
 	return 0;
 }
