@@ -21,12 +21,12 @@ static const struct {
 	int width;
 	bool cut;	/* to its width */
 } columns[NCOLS] = {
-	[COL_TIME] = { "TIME", 12 },
-	[COL_PID] = { "PID", 7 },
-	[COL_COMM] = { "COMM", COMM_W, true },
-	[COL_LOCAL] = { "LOCAL", ADDR_W },
-	[COL_REMOTE] = { "REMOTE", ADDR_W },
-	[COL_EVENT] = { "EVENT", 0 },
+	[COL_TIME] = { .header = "TIME", .width = 12 },
+	[COL_PID] = { .header = "PID", .width = 7 },
+	[COL_COMM] = { .header = "COMM", .width = COMM_W, .cut = true },
+	[COL_LOCAL] = { .header = "LOCAL", .width = ADDR_W },
+	[COL_REMOTE] = { .header = "REMOTE", .width = ADDR_W },
+	[COL_EVENT] = { .header = "EVENT", .width = 0 },
 };
 
 /*
