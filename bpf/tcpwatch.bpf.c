@@ -34,15 +34,6 @@ const volatile bool follow_forks = true;
 const volatile bool have_fd_owners = false;
 const volatile bool rst_reason_arg = false;	/* tp_btf tcp_send_reset has 3 args */
 const volatile bool errors_by_tuple = false;	/* the classic error report: no sk */
-/*
- * The tp_btf entry points of the hooks that fire on every connection (state
- * changes, destruction) load socket fields directly (KREAD); the others,
- * which fire on trouble only, keep probe reads: the verifier pays for each
- * direct load with a search of the kernel's BTF by name, which made tcpwatch
- * ~10 ms slower to start for no gain on a path that is rarely taken.
- */
-#define SLOW_PATH	false
-
 /* Set by the loader once it put a socket in owners_by_inode (after load). */
 bool fd_owners_seeded = false;
 
@@ -440,8 +431,7 @@ static __always_inline void read_skb_endpoints(struct tw_event *e,
 
 static __always_inline void handle_send_reset(const struct sock *sk,
 					      const struct sk_buff *skb,
-					      __u32 reason, bool has_reason,
-					      bool direct)
+					      __u32 reason, bool has_reason)
 {
 	struct tw_event e;
 	struct tw_tuple t;
@@ -452,10 +442,10 @@ static __always_inline void handle_send_reset(const struct sock *sk,
 	if (has_reason)
 		e.flags |= TW_F_HAS_REASON;
 	if (sk) {
-		e.oldstate = KREAD(direct, sk, __sk_common.skc_state);
+		e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
 		if (e.oldstate == TCP_TIME_WAIT)
 			e.flags |= TW_F_TIMEWAIT_SK;
-		read_endpoints(&e, sk, direct);
+		read_endpoints(&e, sk, false);
 		emit_for(sk, &e, NULL);
 		return;
 	}
@@ -482,7 +472,7 @@ int BPF_PROG(btf_send_reset, const struct sock *sk, const struct sk_buff *skb)
 
 	if (rst_reason_arg)
 		reason = (__u32)ctx[2];
-	handle_send_reset(sk, skb, reason, rst_reason_arg, SLOW_PATH);
+	handle_send_reset(sk, skb, reason, rst_reason_arg);
 	return 0;
 }
 
@@ -504,7 +494,7 @@ int tp_send_reset(void *ctx)
 	 * only seen through tp_btf.
 	 */
 	if (sk)
-		handle_send_reset(sk, NULL, reason, has_reason, false);
+		handle_send_reset(sk, NULL, reason, has_reason);
 	return 0;
 }
 
@@ -528,15 +518,14 @@ static __always_inline void flush_pending_rst(const struct tw_event *recv)
 	submit(&e);
 }
 
-static __always_inline void handle_receive_reset(const struct sock *sk,
-						 bool direct)
+static __always_inline void handle_receive_reset(const struct sock *sk)
 {
 	struct tw_event e;
 
 	event_init(&e, TW_EV_RST_RECV);
 	e.skaddr = (__u64)sk;
-	e.oldstate = KREAD(direct, sk, __sk_common.skc_state);
-	read_endpoints(&e, sk, direct);
+	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
+	read_endpoints(&e, sk, false);
 	if (!endpoints_wanted(&e)) {
 		count(TW_CNT_FILTERED);
 		return;
@@ -557,40 +546,38 @@ static __always_inline void handle_receive_reset(const struct sock *sk,
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(btf_receive_reset, struct sock *sk)
 {
-	handle_receive_reset(sk, SLOW_PATH);
+	handle_receive_reset(sk);
 	return 0;
 }
 
 SEC("tracepoint/tcp/tcp_receive_reset")
 int tp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 {
-	handle_receive_reset(BPF_CORE_READ(ctx, skaddr), false);
+	handle_receive_reset(BPF_CORE_READ(ctx, skaddr));
 	return 0;
 }
 
 /* ---- retransmissions --------------------------------------------------- */
 
 static __always_inline void handle_retransmit(const struct sock *sk, __u8 type,
-					      const struct request_sock *req,
-					      bool direct)
+					      const struct request_sock *req)
 {
 	struct tw_event e;
 
 	event_init(&e, type);
 	e.skaddr = (__u64)sk;
-	e.oldstate = KREAD(direct, sk, __sk_common.skc_state);
+	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
 	/*
 	 * The kernel's own count: total_retrans already includes this one;
 	 * a request socket's num_retrans is bumped only after the tracepoint.
 	 * A SYN-ACK belongs to the request socket; the owner is the listener's.
 	 */
 	if (req) {
-		e.value = KREAD(direct, req, num_retrans) + 1;
-		read_endpoints(&e, (const struct sock *)req, direct);
+		e.value = BPF_CORE_READ(req, num_retrans) + 1;
+		read_endpoints(&e, (const struct sock *)req, false);
 	} else {
-		/* Past struct sock: a probe read on either path. */
 		e.value = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
-		read_endpoints(&e, sk, direct);
+		read_endpoints(&e, sk, false);
 	}
 	if (!endpoints_wanted(&e)) {
 		count(TW_CNT_FILTERED);
@@ -612,7 +599,7 @@ static __always_inline void handle_retransmit(const struct sock *sk, __u8 type,
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(btf_retransmit, const struct sock *sk)
 {
-	handle_retransmit(sk, TW_EV_RETRANS, NULL, SLOW_PATH);
+	handle_retransmit(sk, TW_EV_RETRANS, NULL);
 	return 0;
 }
 
@@ -620,7 +607,7 @@ SEC("tracepoint/tcp/tcp_retransmit_skb")
 int tp_retransmit(void *ctx)
 {
 	handle_retransmit(classic_sk_skb_skaddr(ctx, tcp_retransmit_skb),
-			  TW_EV_RETRANS, NULL, false);
+			  TW_EV_RETRANS, NULL);
 	return 0;
 }
 
@@ -628,7 +615,7 @@ SEC("tp_btf/tcp_retransmit_synack")
 int BPF_PROG(btf_retransmit_synack, const struct sock *sk,
 	     const struct request_sock *req)
 {
-	handle_retransmit(sk, TW_EV_SYNACK_RETRANS, req, SLOW_PATH);
+	handle_retransmit(sk, TW_EV_SYNACK_RETRANS, req);
 	return 0;
 }
 
@@ -636,7 +623,7 @@ SEC("tracepoint/tcp/tcp_retransmit_synack")
 int tp_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
 {
 	handle_retransmit(BPF_CORE_READ(ctx, skaddr), TW_EV_SYNACK_RETRANS,
-			  BPF_CORE_READ(ctx, req), false);
+			  BPF_CORE_READ(ctx, req));
 	return 0;
 }
 
@@ -647,7 +634,6 @@ int BPF_PROG(btf_error_report, const struct sock *sk)
 {
 	struct tw_event e;
 
-	/* Rare: probe reads (see SLOW_PATH). */
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	/* tcp_disconnect() reports after sock_error() took the error: nothing. */
@@ -657,7 +643,7 @@ int BPF_PROG(btf_error_report, const struct sock *sk)
 	e.skaddr = (__u64)sk;
 	e.value = BPF_CORE_READ(sk, sk_err);
 	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
-	read_endpoints(&e, sk, SLOW_PATH);
+	read_endpoints(&e, sk, false);
 	emit_for(sk, &e, NULL);
 	return 0;
 }

@@ -368,12 +368,8 @@ struct conn *conn_by_tuple(struct conn_table *t, const struct conn_tuple *tu)
 	__u64 hash;
 	size_t i;
 
-	if (!t->tuples) {
-		for (i = 0; i <= t->mask; i++)
-			if (t->slots[i].c && conn_tuple_eq(&t->slots[i].c->t, tu))
-				return t->slots[i].c;
-		return NULL;
-	}
+	if (!t->tuples)
+		return NULL;	/* not indexed by tuple (conn_table_index_tuples) */
 	hash = hash_tuple(tu);
 	for (i = hash & t->mask; t->tuples[i].c; i = (i + 1) & t->mask)
 		if (t->tuples[i].hash == hash &&

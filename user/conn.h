@@ -103,7 +103,7 @@ int conn_table_index_tuples(struct conn_table *t);
 /* Set c's tuple (c is in t). */
 void conn_set_tuple(struct conn_table *t, struct conn *c,
 		    const struct conn_tuple *tu);
-/* A live connection with this local tuple, or NULL. */
+/* A live connection with this local tuple, or NULL (also if t has no index). */
 struct conn *conn_by_tuple(struct conn_table *t, const struct conn_tuple *tu);
 void conn_remove(struct conn_table *t, struct conn *c);
 /* File c under sk instead (it was known by another key); replaces one there. */
