@@ -198,6 +198,29 @@ def test_hostile_recording(recorded, tmp_path):
     assert out == live
 
 
+def test_output_and_recording_written_in_batches(peers, tmp_path):
+    """Lines reach the files in batches of many lines, not a write() per line
+    or per 4 KiB stdio block (glibc keeps 4 KiB if tcpwatch does not give
+    stdio buffers of its own): the average write of a traced churn is far
+    above 4 KiB, and both files are whole lines."""
+    out, rec = tmp_path / "out.jsonl", tmp_path / "rec.jsonl"
+    churn = peers("churn", 1500)
+    t = Trace(pid_args(churn) + ["-o", str(out), "--record", str(rec)])
+    churn.go()
+    churn.port()
+    churn.result()
+    time.sleep(0.2)                     # past the drain of the last events
+    io = dict(l.split(": ") for l in open("/proc/%d/io" % t.proc.pid).read().splitlines())
+    t.stop()
+    assert t.rc == 0, t.stderr
+    written, writes = int(io["wchar"]), int(io["syscw"])
+    assert written > 1_000_000, io
+    assert written / writes > 4 * 4096, io
+    for f in (out, rec):
+        data = f.read_bytes()
+        assert data.endswith(b"\n") and all(json.loads(l) for l in data.splitlines())
+
+
 def test_kill_9_loses_at_most_the_last_line(peers, tmp_path):
     rec = tmp_path / "killed.jsonl"
     churn = peers("churn", 50)
