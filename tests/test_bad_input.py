@@ -1,5 +1,6 @@
 """Bad input: one clear line on stderr and a non-zero exit, never a crash."""
 import os
+import struct
 
 import pytest
 
@@ -64,6 +65,34 @@ def test_btf_file_that_is_not_btf(tmp_path):
     rc, _, err = run_tcpwatch("--btf", str(bogus), "--duration", "1")
     assert rc == 1
     assert one_line(err).startswith("tcpwatch: cannot read BTF from %s: " % bogus)
+
+
+def damaged_kernel_btf(how):
+    """The running kernel's BTF, damaged in one of the ways below."""
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        raw = bytearray(f.read())
+    if how == "truncated":
+        return raw[:len(raw) // 2]
+    if how == "header only":
+        return raw[:24]
+    if how == "strings unterminated":
+        raw[-1] = ord("x")
+        return raw
+    # "unknown kind": the first type's kind (bits 24-28 of its info) is 31.
+    hdr_len, type_off = struct.unpack_from("<II", raw, 4)
+    info = hdr_len + type_off + 4
+    struct.pack_into("<I", raw, info, struct.unpack_from("<I", raw, info)[0] | 0x1f << 24)
+    return raw
+
+
+@pytest.mark.parametrize("how", ["truncated", "header only", "strings unterminated",
+                                 "unknown kind"])
+def test_damaged_btf_file(tmp_path, how):
+    damaged = tmp_path / "vmlinux"
+    damaged.write_bytes(damaged_kernel_btf(how))
+    rc, _, err = run_tcpwatch("--btf", str(damaged), "--duration", "1")
+    assert rc == 1
+    assert one_line(err) == "tcpwatch: cannot read BTF from %s: Invalid argument" % damaged
 
 
 def test_unwritable_output():

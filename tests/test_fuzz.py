@@ -10,7 +10,7 @@ from conftest import ROOT
 SECONDS = 15
 
 
-@pytest.mark.parametrize("target", ["jsonl", "event"])
+@pytest.mark.parametrize("target", ["jsonl", "event", "btf_scan"])
 def test_fuzz_target(target, tmp_path):
     binary = os.path.join(ROOT, "build", "fuzz", "fuzz_" + target)
     if not os.path.exists(binary):

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 
+#include "btf_scan.h"
 #include "loader.h"
 #include "names.h"
 #include "tcpwatch.skel.h"
@@ -126,33 +126,19 @@ static bool classic_exists(const char *events, const struct hook *h)
 	return access(path, R_OK) == 0;
 }
 
-static bool btf_exists(const struct btf *btf, const struct hook *h)
+/* tps: what the kernel's BTF says of each hook's tracepoint, as hooks[]. */
+static bool btf_exists(const struct btf_scan_tp *tps, const struct hook *h)
 {
-	char name[128];
-
-	snprintf(name, sizeof(name), "btf_trace_%s", h->name);
-	return btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
+	return tps[h - hooks].exists;
 }
 
 /* Number of arguments of a raw tracepoint, from its btf_trace_ typedef. */
-static int btf_tp_args(const struct btf *btf, const char *tp)
+static int btf_tp_args(const struct btf_scan_tp *tps, const char *tp)
 {
-	const struct btf_type *t;
-	char name[128];
-	int id;
-
-	snprintf(name, sizeof(name), "btf_trace_%s", tp);
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
-	if (id <= 0)
-		return -1;
-	t = btf__type_by_id(btf, id);
-	t = btf__type_by_id(btf, t->type);		/* pointer */
-	if (!t || !btf_is_ptr(t))
-		return -1;
-	t = btf__type_by_id(btf, t->type);		/* prototype */
-	if (!t || !btf_is_func_proto(t))
-		return -1;
-	return btf_vlen(t) - 1;				/* less the void *ctx */
+	for (size_t i = 0; i < NHOOKS; i++)
+		if (!strcmp(tps[i].name, tp))
+			return tps[i].nargs;
+	return -1;
 }
 
 static bool hook_wanted(const struct hook *h, const struct tw_options *o)
@@ -168,7 +154,7 @@ static bool hook_wanted(const struct hook *h, const struct tw_options *o)
  * Choose a program for every hook. Returns the number of hooks that will be
  * attached; reports each one this kernel lacks, once.
  */
-static int select_hooks(struct tw_loader *l, const struct btf *btf,
+static int select_hooks(struct tw_loader *l, const struct btf_scan_tp *tps,
 			const struct tw_options *o, bool classic)
 {
 	const char *events = NULL;
@@ -184,7 +170,7 @@ static int select_hooks(struct tw_loader *l, const struct btf *btf,
 		bp = bpf_object__find_program_by_name(l->skel->obj, h->btf_prog);
 		tp = bpf_object__find_program_by_name(l->skel->obj, h->tp_prog);
 		if (hook_wanted(h, o)) {
-			use_btf = !classic && btf_exists(btf, h);
+			use_btf = !classic && btf_exists(tps, h);
 			if (!use_btf) {
 				if (!events)
 					events = tracefs_mount(o->verbose);
@@ -202,8 +188,8 @@ static int select_hooks(struct tw_loader *l, const struct btf *btf,
 	return n;
 }
 
-/* btf: the kernel's, for the checks of tp_btf programs (unused when classic). */
-static int open_skel(struct tw_loader *l, const struct btf *btf,
+/* tps: the kernel's BTF on each hook, for tp_btf programs (unused when classic). */
+static int open_skel(struct tw_loader *l, const struct btf_scan_tp *tps,
 		     const struct tw_options *o, bool classic)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = o->btf_path);
@@ -222,7 +208,7 @@ static int open_skel(struct tw_loader *l, const struct btf *btf,
 	s->rodata->filter_family = (__u16)o->family;
 	s->rodata->follow_forks = o->follow;
 	s->rodata->have_fd_owners = o->npids > 0;
-	s->rodata->rst_reason_arg = !classic && btf_tp_args(btf, "tcp_send_reset") >= 3;
+	s->rodata->rst_reason_arg = !classic && btf_tp_args(tps, "tcp_send_reset") >= 3;
 	/* Wake the reader early when an eighth of the buffer is waiting. */
 	s->rodata->wakeup_bytes = o->buffer_bytes / 8;
 	err = bpf_map__set_max_entries(s->maps.events, (__u32)o->buffer_bytes);
@@ -230,7 +216,7 @@ static int open_skel(struct tw_loader *l, const struct btf *btf,
 		fprintf(stderr, "tcpwatch: invalid --buffer: %s\n", strerror(-err));
 		return err;
 	}
-	if (!select_hooks(l, btf, o, classic)) {
+	if (!select_hooks(l, tps, o, classic)) {
 		fprintf(stderr, "tcpwatch: this kernel has none of the TCP tracepoints "
 			"tcpwatch needs\n");
 		return -ENOENT;
@@ -239,26 +225,27 @@ static int open_skel(struct tw_loader *l, const struct btf *btf,
 	return 0;
 }
 
-static struct btf *load_btf(const struct tw_options *o)
+/* What the kernel's BTF says of each hook (tps, as hooks[]), and reset reasons. */
+static int load_btf(const struct tw_options *o, struct btf_scan_tp *tps)
 {
 	const char *path = o->btf_path ? o->btf_path : KERNEL_BTF;
-	struct btf *btf = btf__parse(path, NULL);
+	struct btf_scan want = {
+		.tps = tps, .ntps = NHOOKS,
+		.enum_name = "sk_rst_reason", .enum_value = rst_reason_from_btf,
+	};
 	int err;
 
-	if (!btf) {
-		err = -errno;
-		if (!o->btf_path && err == -ENOENT)
-			fprintf(stderr, "tcpwatch: no kernel BTF at %s: this kernel was "
-				"built without CONFIG_DEBUG_INFO_BTF; pass --btf FILE "
-				"with its BTF\n", KERNEL_BTF);
-		else
-			fprintf(stderr, "tcpwatch: cannot read BTF from %s: %s\n",
-				path, strerror(-err));
-		errno = -err;
-		return NULL;
-	}
-	rst_reasons_load(btf);
-	return btf;
+	for (size_t i = 0; i < NHOOKS; i++)
+		tps[i].name = hooks[i].name;
+	err = btf_scan_file(path, &want);
+	if (!o->btf_path && err == -ENOENT)
+		fprintf(stderr, "tcpwatch: no kernel BTF at %s: this kernel was "
+			"built without CONFIG_DEBUG_INFO_BTF; pass --btf FILE "
+			"with its BTF\n", KERNEL_BTF);
+	else if (err)
+		fprintf(stderr, "tcpwatch: cannot read BTF from %s: %s\n",
+			path, strerror(-err));
+	return err;
 }
 
 /*
@@ -267,17 +254,13 @@ static struct btf *load_btf(const struct tw_options *o)
  */
 static int load(struct tw_loader *l, const struct tw_options *o)
 {
-	struct btf *btf = load_btf(o);
+	struct btf_scan_tp tps[NHOOKS];
 	int err;
 
-	if (!btf)
-		return -errno;
-	err = open_skel(l, btf, o, o->classic);
-	/*
-	 * The kernel's BTF is several MB, and libbpf parses a copy of its own
-	 * to load: never hold both. Everything needed from ours is taken.
-	 */
-	btf__free(btf);
+	err = load_btf(o, tps);
+	if (err)
+		return err;
+	err = open_skel(l, tps, o, o->classic);
 	if (err)
 		return err;
 	err = tcpwatch_bpf__load(l->skel);

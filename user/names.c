@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <bpf/btf.h>
 
 #include "names.h"
 #include "tcpwatch.h"
@@ -91,32 +90,16 @@ const char *errno_name(long err, char *buf, size_t len)
 
 #define REASON_LEN	48
 
-/* Copied out of the kernel's BTF, which is freed before the BPF objects load. */
+/* Copied: tcpwatch does not keep the kernel's BTF once the BPF objects load. */
 static char rst_reasons[MAX_REASONS][REASON_LEN];
 
-int rst_reasons_load(const struct btf *btf)
+void rst_reason_from_btf(__s32 value, const char *name)
 {
-	const struct btf_type *t;
-	const struct btf_enum *v;
-	int id, n = 0;
-
-	memset(rst_reasons, 0, sizeof(rst_reasons));
-	id = btf__find_by_name_kind(btf, "sk_rst_reason", BTF_KIND_ENUM);
-	if (id < 0)
-		return 0;
-	t = btf__type_by_id(btf, id);
-	v = btf_enum(t);
-	for (int i = 0; i < btf_vlen(t); i++, v++) {
-		const char *name = btf__name_by_offset(btf, v->name_off);
-
-		if (!name || v->val < 0 || v->val >= MAX_REASONS)
-			continue;
-		if (!strncmp(name, RST_PREFIX, strlen(RST_PREFIX)))
-			name += strlen(RST_PREFIX);
-		snprintf(rst_reasons[v->val], REASON_LEN, "%s", name);
-		n++;
-	}
-	return n;
+	if (value < 0 || value >= MAX_REASONS)
+		return;
+	if (!strncmp(name, RST_PREFIX, strlen(RST_PREFIX)))
+		name += strlen(RST_PREFIX);
+	snprintf(rst_reasons[value], REASON_LEN, "%s", name);
 }
 
 const char *rst_reason_name(__u32 value)

@@ -4,8 +4,6 @@
 
 #include <linux/types.h>
 
-struct btf;
-
 /* Kernel TCP state names without the TCP_ prefix; "UNKNOWN" out of range. */
 const char *tcp_state_name(int state);
 /* The inverse: TCP_* number, or -1. Accepts the name with or without TCP_. */
@@ -22,10 +20,10 @@ const char *errno_name(long err, char *buf, size_t len);
 
 /*
  * Reset reasons, read from the running kernel's enum sk_rst_reason (the
- * numbering changes between versions). Returns the number of names found;
- * 0 when the kernel has no such enum. The names are copied.
+ * numbering changes between versions): called with each of its values.
+ * The name is copied; a value out of range is ignored.
  */
-int rst_reasons_load(const struct btf *btf);
+void rst_reason_from_btf(__s32 value, const char *name);
 /* The name without SK_RST_REASON_, or NULL when unknown. */
 const char *rst_reason_name(__u32 value);
 /*

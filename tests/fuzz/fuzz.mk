@@ -1,10 +1,11 @@
-# libFuzzer targets (clang): the JSON Lines reader and the event decoder.
+# libFuzzer targets (clang): the JSON Lines reader, the event decoder and
+# the walk of raw BTF.
 #   make fuzz                   each target for FUZZ_SECONDS (default 300)
 #   make fuzz-build             just build them (make test runs them briefly)
 # Seeds: tests/fuzz/corpus/TARGET/; what a run finds goes to build/fuzz/.
 
 FUZZ_OUT      := $(OUTPUT)/fuzz
-FUZZ_TARGETS  := jsonl event
+FUZZ_TARGETS  := jsonl event btf_scan
 FUZZ_BINS     := $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_SECONDS  ?= 300
 FUZZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter \
