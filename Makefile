@@ -27,10 +27,13 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf \
 
 USER_SRCS  := $(wildcard user/*.c)
 USER_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-# One skeleton per bpf/NAME.bpf.c, as build/NAME.skel.h (struct NAME_bpf).
+# One BPF object, linked from a unit per bpf/NAME.bpf.c: libbpf loads it,
+# and parses the kernel's BTF for it, once. Its skeleton is SKEL (struct
+# tcpwatch_bpf).
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
-SKELS      := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
-BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_UNITS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_OBJ    := $(OUTPUT)/tcpwatch.bpf.o
+SKEL       := $(OUTPUT)/tcpwatch.skel.h
 
 DEPS_PKGS  := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
 	      pkg-config iproute2 nftables iptables python3 python3-pytest \
@@ -45,8 +48,6 @@ else
 endif
 
 .DELETE_ON_ERROR:
-# Made by pattern rules, so make would delete them as intermediates: keep.
-.SECONDARY: $(SKELS) $(BPF_OBJS)
 .PHONY: all clean demo deps test vmlinux
 
 all: tcpwatch
@@ -62,18 +63,23 @@ endif
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/bpf:
 	$(Q)mkdir -p $@
 
-# tcpwatch embeds the objects (skeletons): CO-RE needs their BTF, not the
-# DWARF that -g also puts there (three quarters of each object).
+# tcpwatch embeds the object (skeleton): CO-RE needs its BTF, not the
+# DWARF that -g also puts there (three quarters of each unit).
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
 
-$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o | $(OUTPUT)
-	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+# The BPF static linker (see bpf/common.bpf.h for what the units share).
+$(BPF_OBJ): $(BPF_UNITS)
+	$(call msg,BPF-LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
 
-$(OUTPUT)/user/%.o: user/%.c $(SKELS) $(wildcard bpf/*.h) $(wildcard user/*.h) | $(OUTPUT)/user
+$(SKEL): $(BPF_OBJ)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name tcpwatch_bpf > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(SKEL) $(wildcard bpf/*.h) $(wildcard user/*.h) | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) $(CPPFLAGS) -c $< -o $@
 
@@ -91,7 +97,7 @@ SAN_OBJS   := $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(USER_SRCS))
 $(OUTPUT)/asan:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/asan/%.o: user/%.c $(SKELS) $(wildcard bpf/*.h) $(wildcard user/*.h) | $(OUTPUT)/asan
+$(OUTPUT)/asan/%.o: user/%.c $(SKEL) $(wildcard bpf/*.h) $(wildcard user/*.h) | $(OUTPUT)/asan
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(SAN_FLAGS) $(WARNINGS) $(CPPFLAGS) -c $< -o $@
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What both BPF objects share: the maps the loader makes one (the syscalls
- * object reuses the main object's with bpf_map__reuse_fd, so their
- * definitions must be the same: they are, being this file), the filter
+ * What the two halves of the BPF object share: the maps, the filter
  * settings, and how an event is read off a socket and handed to user space.
  * Include after vmlinux.h, the libbpf headers and tcpwatch.h.
+ *
+ * tcpwatch.bpf.c and syscalls.bpf.c are compiled apart and linked into one
+ * object (bpftool gen object): both define what is marked __weak here, and
+ * the static linker keeps one of each (it checks that they match).
  */
 #ifndef TCPWATCH_COMMON_BPF_H
 #define TCPWATCH_COMMON_BPF_H
@@ -13,21 +15,21 @@
 #define AF_INET6	10
 
 /* Set by the loader before load; frozen, so the verifier prunes on them. */
-const volatile bool filter_port = false;
-const volatile __u16 filter_family = 0;
-const volatile __u64 wakeup_bytes = 0;		/* wake user space past this backlog */
+const volatile bool filter_port __weak = false;
+const volatile __u16 filter_family __weak = 0;
+const volatile __u64 wakeup_bytes __weak = 0;		/* wake user space past this backlog */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);	/* resized by the loader (--buffer) */
-} events SEC(".maps");
+} events __weak SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TW_CNT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-} counters SEC(".maps");
+} counters __weak SEC(".maps");
 
 /* --pid: the tgids to trace (and, with follow_forks, their descendants). */
 struct {
@@ -35,7 +37,7 @@ struct {
 	__uint(max_entries, TW_MAX_TARGETS);
 	__type(key, __u32);
 	__type(value, __u8);
-} targets SEC(".maps");
+} targets __weak SEC(".maps");
 
 /* --pid: which buckets of tgids may hold a target (see tcpwatch.h). */
 struct {
@@ -43,7 +45,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct tw_target_buckets);
-} target_buckets SEC(".maps");
+} target_buckets __weak SEC(".maps");
 
 /* --port: local or remote ports to trace. */
 struct {
@@ -51,7 +53,7 @@ struct {
 	__uint(max_entries, 64);
 	__type(key, __u16);
 	__type(value, __u8);
-} ports SEC(".maps");
+} ports __weak SEC(".maps");
 
 /* Socket address -> owner. Deleted at tcp_destroy_sock; LRU bounds it. */
 struct {
@@ -59,7 +61,7 @@ struct {
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, struct tw_owner);
-} owners SEC(".maps");
+} owners __weak SEC(".maps");
 
 static __always_inline void count(__u32 idx)
 {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tcpwatch kernel side, second object: the socket calls of the traced
- * processes (--pid only), as TW_EV_CALL events on the sockets they act on.
+ * tcpwatch kernel side, the socket calls of the traced processes (--pid
+ * only), as TW_EV_CALL events on the sockets they act on. Linked into the
+ * object of tcpwatch.bpf.c (its maps, its license); the loader leaves these
+ * programs out of a run without --pid.
  *
  * Each traced syscall has an entry and an exit program on its own syscall
  * tracepoint (not raw_syscalls, which would run on every syscall of the
@@ -14,9 +16,6 @@
  * exit and, since close() does the final fput synchronously, so may be the
  * socket (its state changes and destruction come first). On a socket whose
  * fd resolved it cannot fail (sockets have no ->flush), so it returns 0.
- *
- * The loader makes the maps of common.bpf.h the main object's
- * (bpf_map__reuse_fd) and copies its filter settings.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -255,7 +254,7 @@ static __always_inline __u8 caller_how(__u32 call)
 }
 
 /*
- * The accepting process holds the child, so it owns it. The main object
+ * The accepting process holds the child, so it owns it. tcpwatch.bpf.c
  * gave the child its listener's owner: the same process, unless several
  * share the listener (pre-fork servers); only then is the owner replaced,
  * so the child's later events go to the process that serves it.
@@ -519,5 +518,3 @@ int BPF_PROG(btf_sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 #endif
-
-char LICENSE[] SEC("license") = "GPL";

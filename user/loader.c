@@ -15,6 +15,7 @@
 #include "btf_scan.h"
 #include "loader.h"
 #include "names.h"
+#include "syscalls.h"
 #include "tcpwatch.skel.h"
 
 #define KERNEL_BTF	"/sys/kernel/btf/vmlinux"
@@ -188,6 +189,15 @@ static int select_hooks(struct tw_loader *l, const struct btf_scan_tp *tps,
 	return n;
 }
 
+/* Nothing loads but what select_hooks and syscalls_select choose. */
+static void load_none(struct tcpwatch_bpf *s)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, s->obj)
+		bpf_program__set_autoload(prog, false);
+}
+
 /* tps: the kernel's BTF on each hook, for tp_btf programs (unused when classic). */
 static int open_skel(struct tw_loader *l, const struct btf_scan_tp *tps,
 		     const struct tw_options *o, bool classic)
@@ -216,12 +226,14 @@ static int open_skel(struct tw_loader *l, const struct btf_scan_tp *tps,
 		fprintf(stderr, "tcpwatch: invalid --buffer: %s\n", strerror(-err));
 		return err;
 	}
+	load_none(s);
 	if (!select_hooks(l, tps, o, classic)) {
 		fprintf(stderr, "tcpwatch: this kernel has none of the TCP tracepoints "
 			"tcpwatch needs\n");
 		return -ENOENT;
 	}
 	s->rodata->errors_by_tuple = bpf_program__autoload(s->progs.tp_error_report);
+	syscalls_select(s, o, classic);
 	return 0;
 }
 
@@ -312,14 +324,29 @@ static int fill_filters(struct tw_loader *l, const struct tw_options *o)
 	return 0;
 }
 
+/* The program select_hooks chose for h, or NULL. */
+static struct bpf_program *chosen(const struct tw_loader *l, const struct hook *h)
+{
+	const char *names[] = { h->btf_prog, h->tp_prog };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct bpf_program *prog =
+			bpf_object__find_program_by_name(l->skel->obj, names[i]);
+
+		if (bpf_program__autoload(prog))
+			return prog;
+	}
+	return NULL;
+}
+
+/* The hooks; the call programs are syscalls_attach's. */
 static int attach(struct tw_loader *l)
 {
-	struct bpf_program *prog;
-
-	bpf_object__for_each_program(prog, l->skel->obj) {
+	for (size_t i = 0; i < NHOOKS; i++) {
+		struct bpf_program *prog = chosen(l, &hooks[i]);
 		struct bpf_link *link;
 
-		if (!bpf_program__autoload(prog))
+		if (!prog)
 			continue;
 		link = bpf_program__attach(prog);
 		if (!link) {

@@ -27,8 +27,8 @@ int loader_start(struct tw_loader *l, const struct tw_options *o);
 /*
  * Map the ring buffer, with fn as its callback; same on failure. Its data
  * is mapped twice and resident at once (8 MB at the default --buffer):
- * after the last BPF object has loaded, whose BTF parsing needs as much
- * for a moment. Events wait in the kernel meanwhile.
+ * after the BPF object has loaded, whose BTF parsing needs as much for a
+ * moment. Events wait in the kernel meanwhile.
  */
 int loader_map_events(struct tw_loader *l, ring_buffer_sample_fn fn, void *ctx);
 void loader_stop(struct tw_loader *l);

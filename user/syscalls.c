@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Loading the application-call programs (bpf/syscalls.bpf.c): a second BPF
- * object on the main object's maps, so that its events share the ring
- * buffer, the --pid targets, the loss counter and the socket owners.
+ * Choosing and attaching the application-call programs (bpf/syscalls.bpf.c),
+ * which are part of the loader's BPF object: the per-syscall tracepoints or
+ * the raw sys_enter/sys_exit ones, and none without --pid.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,7 +13,6 @@
 #include <sys/syscall.h>
 
 #include "syscalls.h"
-#include "syscalls.skel.h"
 #include "tcpwatch.skel.h"
 
 /*
@@ -30,7 +29,7 @@ static const char *const traced_syscalls[] = {
 
 _Static_assert(2 * NSYSCALLS <= TW_SYSCALL_LINKS, "links[] too small");
 
-static struct bpf_program *prog(const struct syscalls_bpf *skel,
+static struct bpf_program *prog(const struct tcpwatch_bpf *skel,
 				const char *side, const char *name)
 {
 	char prog_name[64];
@@ -60,7 +59,7 @@ static bool have_syscall_tracepoints(const char *events)
 }
 
 /* The side ("enter", "exit") the syscall has a program for but no tracepoint. */
-static const char *missing_side(const struct syscalls_bpf *skel,
+static const char *missing_side(const struct tcpwatch_bpf *skel,
 				const char *events, const char *name)
 {
 	static const char *const sides[] = { "enter", "exit" };
@@ -72,22 +71,23 @@ static const char *missing_side(const struct syscalls_bpf *skel,
 	return NULL;
 }
 
-/* Keep the syscalls this kernel has the tracepoints for; report the others. */
-static void select_syscalls(struct syscalls_bpf *skel, const char *events)
+/* Choose the syscalls this kernel has the tracepoints for; report the others. */
+static void select_syscalls(struct tcpwatch_bpf *skel, const char *events)
 {
 	for (size_t i = 0; i < NSYSCALLS; i++) {
 		const char *name = traced_syscalls[i];
 		const char *side = missing_side(skel, events, name);
 		struct bpf_program *exit_prog = prog(skel, "exit", name);
 
-		if (!side)
+		if (side) {
+			fprintf(stderr, "tcpwatch: this kernel has no tracepoint "
+				"syscalls:sys_%s_%s: %s() calls are not traced\n", side,
+				name, name);
 			continue;
-		fprintf(stderr, "tcpwatch: this kernel has no tracepoint "
-			"syscalls:sys_%s_%s: %s() calls are not traced\n", side, name,
-			name);
-		bpf_program__set_autoload(prog(skel, "enter", name), false);
+		}
+		bpf_program__set_autoload(prog(skel, "enter", name), true);
 		if (exit_prog)
-			bpf_program__set_autoload(exit_prog, false);
+			bpf_program__set_autoload(exit_prog, true);
 	}
 }
 
@@ -125,18 +125,11 @@ _Static_assert(sizeof(raw_syscalls) / sizeof(raw_syscalls[0]) == NSYSCALLS,
 	       "raw_syscalls[] and traced_syscalls[] list the same calls");
 
 /*
- * Raw syscall tracepoints when the main object uses tp_btf: 2 programs
- * instead of 36, which cost other processes almost nothing. Returns
- * whether they were chosen.
+ * Raw syscall tracepoints where the rest is tp_btf: 2 programs instead of
+ * 36, which cost other processes almost nothing.
  */
-static bool select_raw(struct syscalls_bpf *skel, bool classic)
+static void select_raw(struct tcpwatch_bpf *skel)
 {
-	struct bpf_program *p;
-
-	if (classic)
-		return false;
-	bpf_object__for_each_program(p, skel->obj)
-		bpf_program__set_autoload(p, false);
 	bpf_program__set_autoload(skel->progs.btf_sys_enter, true);
 	bpf_program__set_autoload(skel->progs.btf_sys_exit, true);
 	for (size_t i = 0; i < NSYSCALLS; i++) {
@@ -147,65 +140,38 @@ static bool select_raw(struct syscalls_bpf *skel, bool classic)
 		skel->rodata->sys_kind[nr] = (__u8)raw_syscalls[i].kind;
 		skel->rodata->sys_call[nr] = (__u8)raw_syscalls[i].call;
 	}
-	return true;
 }
 
 #else
 #define RAW_SYSCALLS	0
 
-static bool select_raw(struct syscalls_bpf *skel, bool classic)
+static void select_raw(struct tcpwatch_bpf *skel)
 {
 	(void)skel;
-	(void)classic;
-	return false;
 }
 #endif
 
-/* One ring buffer, one set of filters, counters and owners for both objects. */
-static int reuse_maps(struct syscalls_bpf *s, const struct tcpwatch_bpf *m)
+void syscalls_select(struct tcpwatch_bpf *skel, const struct tw_options *o,
+		     bool classic)
 {
-	struct bpf_map *const pairs[][2] = {
-		{ s->maps.events, m->maps.events },
-		{ s->maps.targets, m->maps.targets },
-		{ s->maps.target_buckets, m->maps.target_buckets },
-		{ s->maps.counters, m->maps.counters },
-		{ s->maps.ports, m->maps.ports },
-		{ s->maps.owners, m->maps.owners },
-	};
+	const char *events;
 
-	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-		int err = bpf_map__reuse_fd(pairs[i][0], bpf_map__fd(pairs[i][1]));
-
-		if (err) {
-			fprintf(stderr, "tcpwatch: cannot share the map %s with the "
-				"socket-call programs: %s\n", bpf_map__name(pairs[i][0]),
-				strerror(-err));
-			return err;
-		}
+	/* Their calls in progress: no map without them. */
+	bpf_map__set_autocreate(skel->maps.calls, o->npids > 0);
+	if (!o->npids)
+		return;
+	if (!classic && RAW_SYSCALLS) {
+		select_raw(skel);
+		return;
 	}
-	return 0;
-}
-
-static int open_skel(struct tw_syscalls *s, const struct tw_loader *l,
-		     const struct tw_options *o, const char *events, bool *raw)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = o->btf_path);
-	int err;
-
-	s->skel = syscalls_bpf__open_opts(&opts);
-	if (!s->skel) {
-		err = -errno;
-		fprintf(stderr, "tcpwatch: cannot open the socket-call BPF object: %s\n",
-			strerror(-err));
-		return err;
+	events = loader_tracefs(o->verbose);
+	if (!have_syscall_tracepoints(events)) {
+		fprintf(stderr, "tcpwatch: this kernel has no syscall tracepoints "
+			"(CONFIG_FTRACE_SYSCALLS): the processes' socket calls "
+			"are not traced\n");
+		return;
 	}
-	s->skel->rodata->filter_port = l->skel->rodata->filter_port;
-	s->skel->rodata->filter_family = l->skel->rodata->filter_family;
-	s->skel->rodata->wakeup_bytes = l->skel->rodata->wakeup_bytes;
-	*raw = select_raw(s->skel, l->classic);
-	if (!*raw)
-		select_syscalls(s->skel, events);
-	return reuse_maps(s->skel, l->skel);
+	select_syscalls(skel, events);
 }
 
 static struct bpf_link *attach_prog(struct bpf_program *p)
@@ -222,10 +188,11 @@ static struct bpf_link *attach_prog(struct bpf_program *p)
  * Exit first: no call is stashed at entry without its exit in place. A
  * syscall is traced with both or not at all.
  */
-static void attach_pair(struct tw_syscalls *s, const char *name)
+static void attach_pair(struct tw_syscalls *s, const struct tcpwatch_bpf *skel,
+			const char *name)
 {
-	struct bpf_program *enter_prog = prog(s->skel, "enter", name);
-	struct bpf_program *exit_prog = prog(s->skel, "exit", name);
+	struct bpf_program *enter_prog = prog(skel, "enter", name);
+	struct bpf_program *exit_prog = prog(skel, "exit", name);
 	struct bpf_link *exit_link = NULL, *enter_link;
 
 	if (!bpf_program__autoload(enter_prog))
@@ -242,16 +209,20 @@ static void attach_pair(struct tw_syscalls *s, const char *name)
 	s->links[s->attached++] = enter_link;
 }
 
-
 #if RAW_SYSCALLS
-static int attach_raw(struct tw_syscalls *s)
+static bool raw_chosen(const struct tcpwatch_bpf *skel)
+{
+	return bpf_program__autoload(skel->progs.btf_sys_enter);
+}
+
+static int attach_raw(struct tw_syscalls *s, const struct tcpwatch_bpf *skel)
 {
 	struct bpf_link *exit_link, *enter_link;
 
-	exit_link = attach_prog(s->skel->progs.btf_sys_exit);
+	exit_link = attach_prog(skel->progs.btf_sys_exit);
 	if (!exit_link)
 		return -errno;
-	enter_link = attach_prog(s->skel->progs.btf_sys_enter);
+	enter_link = attach_prog(skel->progs.btf_sys_enter);
 	if (!enter_link) {
 		bpf_link__destroy(exit_link);
 		return -errno;
@@ -261,45 +232,27 @@ static int attach_raw(struct tw_syscalls *s)
 	return 0;
 }
 #else
-static int attach_raw(struct tw_syscalls *s)
+static bool raw_chosen(const struct tcpwatch_bpf *skel)
+{
+	(void)skel;
+	return false;
+}
+
+static int attach_raw(struct tw_syscalls *s, const struct tcpwatch_bpf *skel)
 {
 	(void)s;
+	(void)skel;
 	return -EOPNOTSUPP;
 }
 #endif
 
-int syscalls_start(struct tw_syscalls *s, const struct tw_loader *l,
-		   const struct tw_options *o)
+int syscalls_attach(struct tw_syscalls *s, const struct tw_loader *l)
 {
-	const char *events = NULL;
-	bool raw = false;
-	int err;
-
 	memset(s, 0, sizeof(*s));
-	/* The raw tracepoints need neither tracefs nor the per-syscall events. */
-	if (l->classic || !RAW_SYSCALLS) {
-		events = loader_tracefs(o->verbose);
-		if (!have_syscall_tracepoints(events)) {
-			fprintf(stderr, "tcpwatch: this kernel has no syscall tracepoints "
-				"(CONFIG_FTRACE_SYSCALLS): the processes' socket calls "
-				"are not traced\n");
-			return 0;
-		}
-	}
-	err = open_skel(s, l, o, events, &raw);
-	if (err)
-		return err;
-	err = syscalls_bpf__load(s->skel);
-	if (err) {
-		fprintf(stderr, "tcpwatch: cannot load the socket-call programs: %s: "
-			"run with -v to see libbpf's and the verifier's log\n",
-			strerror(-err));
-		return err;
-	}
-	if (raw)
-		return attach_raw(s);
+	if (raw_chosen(l->skel))
+		return attach_raw(s, l->skel);
 	for (size_t i = 0; i < NSYSCALLS; i++)
-		attach_pair(s, traced_syscalls[i]);
+		attach_pair(s, l->skel, traced_syscalls[i]);
 	return 0;
 }
 
@@ -328,6 +281,5 @@ void syscalls_stop(struct tw_syscalls *s)
 	for (int i = 0; i < s->attached; i++)
 		if (threaded[i])
 			pthread_join(threads[i], NULL);
-	syscalls_bpf__destroy(s->skel);
 	memset(s, 0, sizeof(*s));
 }

@@ -5,26 +5,28 @@
 #include "loader.h"
 #include "options.h"
 
-struct syscalls_bpf;
-
 #define TW_SYSCALL_LINKS	40	/* an entry and an exit per traced syscall */
 
-/* The traced processes' socket calls (bpf/syscalls.bpf.c), with --pid. */
+/* The links of the traced processes' socket calls (bpf/syscalls.bpf.c), with --pid. */
 struct tw_syscalls {
-	struct syscalls_bpf *skel;
 	struct bpf_link *links[TW_SYSCALL_LINKS];
 	int attached;
 };
 
 /*
- * Load and attach the call programs on the maps of l (already started), so
- * their events arrive through l's ring buffer. A syscall tracepoint the
- * kernel lacks is reported and skipped. Prints one line saying what failed
- * and returns -errno on failure; the caller then calls syscalls_stop().
+ * Choose the call programs of skel before it loads: none without --pid;
+ * with classic (or off x86-64), the per-syscall tracepoints, reporting each
+ * one this kernel lacks; otherwise the raw sys_enter/sys_exit ones.
  */
-int syscalls_start(struct tw_syscalls *s, const struct tw_loader *l,
-		   const struct tw_options *o);
-/* Detach and free; a no-op on a zeroed struct. */
+void syscalls_select(struct tcpwatch_bpf *skel, const struct tw_options *o,
+		     bool classic);
+/*
+ * Attach the call programs l loaded (a no-op if none), exits first. Prints
+ * one line saying what failed and returns -errno on failure; the caller
+ * then calls syscalls_stop().
+ */
+int syscalls_attach(struct tw_syscalls *s, const struct tw_loader *l);
+/* Detach; a no-op on a zeroed struct. */
 void syscalls_stop(struct tw_syscalls *s);
 
 #endif

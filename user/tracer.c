@@ -259,7 +259,7 @@ int tracer_start(struct tracer *t, const struct tw_options *o, struct tw_output 
 	open_pidfds(t);
 	err = loader_start(&t->loader, o);
 	if (!err && o->npids > 0)
-		err = syscalls_start(&t->calls, &t->loader, o);
+		err = syscalls_attach(&t->calls, &t->loader);
 	if (!err)
 		err = loader_map_events(&t->loader, handle_event, t);
 	if (err)

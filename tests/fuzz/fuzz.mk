@@ -20,7 +20,7 @@ FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/%.o,$(filter-out user/main.c,$(
 $(FUZZ_OUT):
 	$(Q)mkdir -p $@
 
-$(FUZZ_OUT)/%.o: user/%.c $(SKELS) $(wildcard bpf/*.h) $(wildcard user/*.h) | $(FUZZ_OUT)
+$(FUZZ_OUT)/%.o: user/%.c $(SKEL) $(wildcard bpf/*.h) $(wildcard user/*.h) | $(FUZZ_OUT)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 

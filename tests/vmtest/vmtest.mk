@@ -6,7 +6,7 @@
 # make vmtest-kernels  rewrite kernels.txt with Debian 12's current ABIs
 #
 # Included by the top-level Makefile (its OUTPUT, CC, CFLAGS, WARNINGS,
-# CPPFLAGS, LDLIBS, USER_SRCS, SKELS, Q and msg). Everything goes under
+# CPPFLAGS, LDLIBS, USER_SRCS, SKEL, Q and msg). Everything goes under
 # build/vmtest/: downloaded packages and unpacked kernels stay there, so a
 # second run only rebuilds what changed and boots.
 
@@ -19,7 +19,7 @@ VMTEST_META    := linux-image-amd64 linux-image-cloud-amd64 \
 VMTEST_KERNELS := $(shell sed -e 's/\#.*//' $(VMTEST_SRC)/kernels.txt)
 VMTEST_IMAGES  := $(foreach k,$(VMTEST_KERNELS),$(VMTEST_OUT)/kernels/$(k)/vmlinuz)
 
-# tcpwatch from the same sources and skeletons, linked statically.
+# tcpwatch from the same sources and skeleton, linked statically.
 VMTEST_TW_OBJS := $(patsubst user/%.c,$(VMTEST_OUT)/user/%.o,$(USER_SRCS))
 # vmcheck: the harness, the peers and one test_NAME.c per behaviour.
 VMTEST_TESTS   := $(wildcard $(VMTEST_SRC)/test_*.c)
@@ -50,7 +50,7 @@ vmtest-run: $(VMTEST_OUT)/initramfs.cpio $(VMTEST_IMAGES)
 $(VMTEST_OUT) $(VMTEST_OUT)/user $(VMTEST_OUT)/check $(VMTEST_ROOT)/bin:
 	$(Q)mkdir -p $@
 
-$(VMTEST_OUT)/user/%.o: user/%.c $(SKELS) $(wildcard bpf/*.h) $(wildcard user/*.h) \
+$(VMTEST_OUT)/user/%.o: user/%.c $(SKEL) $(wildcard bpf/*.h) $(wildcard user/*.h) \
 			| $(VMTEST_OUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) $(CPPFLAGS) -c $< -o $@
