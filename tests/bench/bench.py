@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """make bench: what tracing costs, against an untraced run, a no-op probe and peers.
 
-One run, configurations alternating round after round (A B C ... A B C ...),
-medians over the rounds. Each run: the load generator (loadgen.c) sets up
+One run, the untraced load before every traced configuration, round after
+round (A B A C ... A B A C ... A), medians over the rounds; each traced run
+is compared with the untraced runs on either side of it. Each run: the load generator (loadgen.c) sets up
 in a network namespace of its own and waits; the tracer is started and
 timed until it says it is attached; the load runs for --seconds; the
 tracer's peak RSS is read while it is still attached; then it is stopped and
@@ -586,18 +587,36 @@ def measure_report(args):
 
 # ---- the summary ----------------------------------------------------------------------
 
+def paired_ratios(runs, mode):
+    """Each run's conn/s over the mean of the untraced runs just before and
+    after it (in the order they ran): the VM's speed drifts by tens of
+    percent within minutes, which a ratio of medians over rounds takes in."""
+    seq = [r for r in runs if r["mode"] == mode]
+    ratios = {}
+    for i, r in enumerate(seq):
+        if r["config"] == "untraced":
+            continue
+        before = next((x for x in reversed(seq[:i]) if x["config"] == "untraced"), None)
+        after = next((x for x in seq[i + 1:] if x["config"] == "untraced"), None)
+        refs = [x["conn_per_s"] for x in (before, after) if x and x["conn_per_s"]]
+        if refs:
+            ratios.setdefault(r["config"], []).append(r["conn_per_s"] / (sum(refs) / len(refs)))
+    return ratios
+
+
 def summarize(runs, configs, mode):
-    """Per configuration: medians (rates), sums (counts), worst (peaks)."""
-    base = median(r["conn_per_s"] for r in runs
-                  if r["config"] == "untraced" and r["mode"] == mode)
+    """Per configuration: medians (rates, paired ratios), sums (counts), worst (peaks)."""
+    ratios = paired_ratios(runs, mode)
     out = {}
     for c in configs:
         rs = [r for r in runs if r["config"] == c.name and r["mode"] == mode]
         if not rs:
             continue
         cps = median(r["conn_per_s"] for r in rs)
+        rr = [1.0] if c.name == "untraced" else ratios.get(c.name)
         s = {"label": c.label, "rounds": len(rs), "conn_per_s": round(cps, 1),
-             "ratio": round(cps / base, 3) if base else None,
+             "ratio": round(median(rr), 3) if rr else None,
+             "ratio_runs": [round(x, 3) for x in rr] if rr else [],
              "conn_per_s_runs": [r["conn_per_s"] for r in rs]}
         if "ready_ms" in rs[0]:
             exp = [r["expected"] for r in rs if r["expected"] is not None]
@@ -891,6 +910,7 @@ def bench(args, unrelated_pid):
     for name, why in skipped.items():
         log("bench: skipped %s: %s" % (name, why))
     runs, stats_runs, errors = [], [], []
+    variant_configs = [c for c in configs if c.name == "tcpwatch-all"]
 
     def attempt(config, mode, rnd, threads, bpf_stats=False):
         try:
@@ -906,14 +926,20 @@ def bench(args, unrelated_pid):
                            "error": str(e)})
             log("  round %d %s %s: FAILED: %s" % (rnd, mode, config.name, e))
 
-    for rnd in range(1, args.rounds + 1):
-        for c in configs:
-            attempt(c, "churn", rnd, args.threads)
-    variant_configs = [c for c in configs if c.name in ("untraced", "tcpwatch-all")]
-    for mode, threads in (("rst", args.threads), ("retrans", args.retrans_threads)):
-        for rnd in range(1, args.variant_rounds + 1):
-            for c in variant_configs:
+    # Untraced before every traced run (A B A C ... A): each traced run is
+    # held to the untraced runs on either side of it, minutes apart at most.
+    untraced = configs[0]
+    assert untraced.name == "untraced"
+    for mode, threads, rounds, which in (
+            ("churn", args.threads, args.rounds, configs[1:]),
+            ("rst", args.threads, args.variant_rounds, variant_configs),
+            ("retrans", args.retrans_threads, args.variant_rounds, variant_configs)):
+        for rnd in range(1, rounds + 1):
+            for c in which:
+                attempt(untraced, mode, rnd, threads)
                 attempt(c, mode, rnd, threads)
+        if rounds and which:
+            attempt(untraced, mode, rounds, threads)
     traced = [c for c in configs if c.name != "untraced"]
     for rnd in range(1, args.stats_rounds + 1):
         BPF_STATS.write_text("1")
@@ -925,7 +951,7 @@ def bench(args, unrelated_pid):
 
     main_summary = summarize(runs, configs, "churn")
     add_bpf_stats(main_summary, stats_runs)
-    variants = {m: summarize(runs, variant_configs, m) for m in ("rst", "retrans")}
+    variants = {m: summarize(runs, configs[:1] + variant_configs, m) for m in ("rst", "retrans")}
     if args.report_events > 0:
         log("bench: timing tcpwatch report on %d events" % args.report_events)
         report = measure_report(args)
@@ -943,7 +969,9 @@ def bench(args, unrelated_pid):
     print("\ntcpwatch bench: %s; %d CPUs; Linux %s; %s; tcpwatch %s"
           % (mach["cpu"], mach["nproc"], mach["kernel"], mach["date"], mach["tcpwatch"]))
     print("load: loopback churn in a private netns, %d client + %d server threads, "
-          "%d rounds x %g s, alternating; medians (events: sums over rounds)"
+          "%d rounds x %g s, untraced before each traced run; medians (events: sums "
+          "over rounds); vs untr.: median of each run's conn/s over the mean of the "
+          "untraced runs just before and after it"
           % (args.threads, args.threads, args.rounds, args.seconds))
     print_table("connection churn (server closes first; 10 state changes + 2 destroys "
                 "per connection)", main_summary)
