@@ -197,8 +197,15 @@ static __always_inline void fill_owner(struct tw_event *e,
 		return;
 	e->pid = o->pid;
 	e->owner_how = o->how;
+	/*
+	 * Two copies, not one from either: comms holds a char[], which the
+	 * compiler copies a byte at a time (32 instructions), even when
+	 * nothing could come from it (tracing everything).
+	 */
+	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
 	comm = filter_pid ? bpf_map_lookup_elem(&comms, &o->pid) : NULL;
-	__builtin_memcpy(e->comm, comm ? comm : o->comm, sizeof(e->comm));
+	if (comm)
+		__builtin_memcpy(e->comm, comm, sizeof(e->comm));
 }
 
 static __always_inline void event_init(struct tw_event *e, __u8 type)
