@@ -172,6 +172,15 @@ static __always_inline const struct tcp_sock *full_tcp_sock(const struct sock *s
 	return NULL;
 }
 
+/* A socket's network namespace; through tp if there is one (see KREAD). */
+static __always_inline __u32 netns_of(const struct sock *sk,
+				      const struct tcp_sock *tp)
+{
+	if (tp)
+		return tp->inet_conn.icsk_inet.sk.__sk_common.skc_net.net->ns.inum;
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
 /* A socket's local port (host order), without a tcp_sock. */
 static __always_inline __u16 local_port(const struct sock *sk, bool direct)
 {
@@ -196,17 +205,10 @@ static __always_inline void read_endpoints(struct tw_event *e,
 	const struct sock_common *skc = &sk->__sk_common;
 	const struct tcp_sock *tp = full_tcp_sock(sk, direct);
 
-	/*
-	 * The namespace through tp, not sk: see KREAD. Both first, so that
-	 * the verifier's two ways (tp or not) meet again before the rest.
-	 */
-	if (tp) {
-		e->netns = tp->inet_conn.icsk_inet.sk.__sk_common.skc_net.net->ns.inum;
-		e->sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
-	} else {
-		e->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
-		e->sport = local_port(sk, direct);
-	}
+	/* First, so that the verifier's two ways (tp or not) meet again soon. */
+	e->netns = netns_of(sk, tp);
+	e->sport = tp ? bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport) :
+			local_port(sk, direct);
 	e->family = KREAD(direct, skc, skc_family);
 	e->dport = bpf_ntohs(KREAD(direct, skc, skc_dport));
 	if (e->family == AF_INET6) {

@@ -330,15 +330,13 @@ static __always_inline bool state_maybe_owned(const struct sock *sk, int old,
 					      int new, bool direct)
 {
 	struct tw_listen_key k = {};
-	const struct net *net;
 
 	/* In the caller's context; the socket may be a target's all the same. */
 	if (old == TCP_CLOSE && (new == TCP_SYN_SENT || new == TCP_LISTEN))
 		return is_target(current_tgid()) || maybe_owned(sk);
 	if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
 		/* A child of a traced listener: its port is the listener's. */
-		net = KREAD(direct, sk, __sk_common.skc_net.net);
-		k.netns = KREAD(direct, net, ns.inum);
+		k.netns = netns_of(sk, full_tcp_sock(sk, direct));
 		k.port = KREAD(direct, sk, __sk_common.skc_num);
 		return bpf_map_lookup_elem(&listeners, &k);
 	}
