@@ -721,10 +721,10 @@ def print_table(title, summary):
             print("  ! %s: captured/expected by type: %s%s" % (s["label"], ", ".join(
                 "%s %d/%d" % (t, c, e) for t, (c, e) in s["mismatch"].items()),
                 accounted(s)))
-        fired = s.get("programs", {}).get("btf_retransmit", {}).get("run_cnt")
-        if "retransmit" in s.get("mismatch", {}) and fired is not None:
-            print("    (tcp_retransmit_skb fired %d times on the whole host while tcpwatch "
-                  "was attached; expected = the sockets' own tcpi_total_retrans)" % fired)
+        # The firing count of tcp_retransmit_skb (run_cnt) needs bpf_stats,
+        # which is off for these runs.
+        if "retransmit" in s.get("mismatch", {}):
+            print("    (retransmit expected = the sockets' own tcpi_total_retrans)")
 
 
 def check_targets(main, report):
