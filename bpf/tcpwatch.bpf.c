@@ -371,15 +371,19 @@ static __always_inline void handle_state(const struct sock *sk, int old,
 	else if (old == TCP_LISTEN)
 		forget_listener(sk, &e);
 	/*
-	 * Keep the owner by tuple when the socket hands over to a timewait
-	 * mini-socket, a different kernel object (from FIN_WAIT2 or CLOSING;
-	 * FIN_WAIT1 in case a kernel skips the step). The classic error report
-	 * has no socket pointer: it needs the tuple from ESTABLISHED on, and at
-	 * every close (a refused connect reports after SYN_SENT -> CLOSE).
+	 * With --pid, keep the owner by tuple when the socket hands over to a
+	 * timewait mini-socket, a different kernel object (from FIN_WAIT2 or
+	 * CLOSING; FIN_WAIT1 in case a kernel skips the step), so that its
+	 * resets pass the filter. Tracing everything, user space names their
+	 * owner from its own timewait record (analyzer_timewait_owner()): the
+	 * insert, which evicts under churn, was a quarter of the BPF cost of a
+	 * connection. The classic error report has no socket pointer: it
+	 * needs the tuple from ESTABLISHED on, and at every close (a refused
+	 * connect reports after SYN_SENT -> CLOSE).
 	 */
 	if (errors_by_tuple ? new == TCP_ESTABLISHED || new == TCP_CLOSE :
-	    new == TCP_CLOSE && (old == TCP_FIN_WAIT1 || old == TCP_FIN_WAIT2 ||
-				 old == TCP_CLOSING)) {
+	    filter_pid && new == TCP_CLOSE &&
+	    (old == TCP_FIN_WAIT1 || old == TCP_FIN_WAIT2 || old == TCP_CLOSING)) {
 		tuple_of(&t, &e);
 		bpf_map_update_elem(&tuples, &t, o, BPF_ANY);
 	}

@@ -100,6 +100,21 @@ def test_write_after_peer_close(peers, trace):
     assert ended and ended[0]["cause"] == "rst" and ended[0]["sport"] == port
 
 
+def test_timewait_reset_owner_tracing_everything(peers, trace):
+    # No --pid: the kernel keeps no owner by tuple for the timewait socket;
+    # the reset it sends is named from tcpwatch's own timewait record.
+    t, port, cport, server, client, _, c = pair(peers, trace, "close-early",
+                                                "write-twice",
+                                                traced="none")
+    assert c["writes"][1] == "EPIPE"
+    rst = [e for e in t.events if e["type"] == "rst_sent" and e["timewait"]
+           and e["sport"] == port]
+    assert len(rst) == 1
+    assert (rst[0]["pid"], rst[0]["owner"]) == (server.pid, "tuple")
+    tw_rst = explained(t, "rst_timewait_socket")
+    assert len(tw_rst) == 1 and tw_rst[0]["pid"] == server.pid
+
+
 def test_close_wait_leak_and_fin_wait2(peers, trace):
     server = peers("server", "leak")
     client = peers("client", "normal")

@@ -921,6 +921,24 @@ static struct conn *error_owner(struct analyzer *a, const struct tw_event *e)
 	return conn_by_tuple(a->conns, &t);
 }
 
+bool analyzer_timewait_owner(struct analyzer *a, struct tw_event *e)
+{
+	struct conn_tuple t;
+	struct conn *tw;
+
+	if (e->type != TW_EV_RST_SENT || !(e->flags & TW_F_TIMEWAIT_SK) ||
+	    e->owner_how != TW_OWNER_NONE)
+		return false;
+	conn_tuple_of_event(&t, e);
+	tw = tw_find(a, &t);
+	if (!tw || !tw->pid)
+		return false;
+	e->pid = tw->pid;
+	e->owner_how = TW_OWNER_TUPLE;
+	memcpy(e->comm, tw->comm, sizeof(e->comm));
+	return true;
+}
+
 void analyzer_event(struct analyzer *a, const struct tw_event *e)
 {
 	struct conn *c = NULL;

@@ -82,6 +82,13 @@ struct analyzer *analyzer_new(const struct tw_options *o,
 void analyzer_free(struct analyzer *a);
 void analyzer_event(struct analyzer *a, const struct tw_event *e);
 /*
+ * A reset sent by a timewait socket that came without an owner (tracing
+ * everything, the kernel does not keep one by tuple): the owner of the
+ * connection it is what is left of, from the timewait record, into *e.
+ * Returns whether there was one. Call before analyzer_event(e).
+ */
+bool analyzer_timewait_owner(struct analyzer *a, struct tw_event *e);
+/*
  * A socket that existed when tracing started (before the first event): its
  * connection is "present at attach", in the state it was found in, and the
  * detectors look at it from the next tick on.

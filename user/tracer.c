@@ -54,10 +54,17 @@ static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
 	const struct tw_event *e = data;
+	struct tw_event named;
 
 	if (size < sizeof(*e) || e->type == 0 || e->type >= TW_EV_MAX) {
 		t->stats.malformed++;
 		return 0;
+	}
+	/* The ring is read-only: a copy, for the few events named here. */
+	if ((e->flags & TW_F_TIMEWAIT_SK) && !e->owner_how) {
+		named = *e;
+		if (analyzer_timewait_owner(t->an, &named))
+			e = &named;
 	}
 	t->stats.events++;
 	t->stats.by_type[e->type]++;
