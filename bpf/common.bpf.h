@@ -105,20 +105,25 @@ static __always_inline bool is_target(__u32 tgid)
 	return maybe_target(tgid) && bpf_map_lookup_elem(&targets, &tgid);
 }
 
-static __always_inline void submit(const struct tw_event *e)
+/*
+ * How to hand the next event over. Waking the reader per event costs more
+ * than the event. The reader drains every few tens of milliseconds anyway;
+ * wake it early once, when this event takes the backlog past the
+ * threshold, not for every event after that (it is already on its way).
+ */
+static __always_inline __u64 wakeup_flags(void)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
 	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
-	/*
-	 * Waking the reader per event costs more than the event. The reader
-	 * drains every few tens of milliseconds anyway; wake it early once,
-	 * when this event takes the backlog past the threshold, not for every
-	 * event after that (it is already on its way).
-	 */
-	if (waiting < wakeup_bytes && waiting + sizeof(*e) + 8 >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	if (bpf_ringbuf_output(&events, (void *)e, sizeof(*e), flags))
+	if (waiting < wakeup_bytes &&
+	    waiting + sizeof(struct tw_event) + 8 >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void submit(const struct tw_event *e)
+{
+	if (bpf_ringbuf_output(&events, (void *)e, sizeof(*e), wakeup_flags()))
 		count(TW_CNT_LOST);
 }
 

@@ -217,28 +217,67 @@ static __always_inline void event_init(struct tw_event *e, __u8 type)
 }
 
 /*
- * Emit an event about a socket whose endpoints are already in *e. Looks up
- * the owner, unless the caller just recorded it (known), and applies the
- * filters; returns the owner (or NULL).
+ * Whether an event about a socket whose endpoints are already in *e passes
+ * the filters (a rejection is counted). If so its owner, looked up unless
+ * the caller just recorded it (known), is filled in and left in *owner
+ * (NULL: unknown).
  */
-static __always_inline const struct tw_owner *
-emit_for(const struct sock *sk, struct tw_event *e, const struct tw_owner *known)
+static __always_inline bool admit(const struct sock *sk, struct tw_event *e,
+				  const struct tw_owner *known,
+				  const struct tw_owner **owner)
 {
 	const struct tw_owner *o;
 
 	if (!endpoints_wanted(e))
-		goto filtered;
+		goto rejected;
 	o = known ? known : owner_of(sk, e);
 	if (!o && filter_pid)
-		goto filtered;
+		goto rejected;
 	fill_owner(e, o);
 	if (o && (e->flags & TW_F_TIMEWAIT_SK))
 		e->owner_how = TW_OWNER_TUPLE;
-	submit(e);
-	return o;
-filtered:
+	*owner = o;
+	return true;
+rejected:
 	count(TW_CNT_FILTERED);
-	return NULL;
+	return false;
+}
+
+/* Emit an event built on the stack, as admit() lets it through. */
+static __always_inline void emit_for(const struct sock *sk, struct tw_event *e)
+{
+	const struct tw_owner *o;
+
+	if (admit(sk, e, NULL, &o))
+		submit(e);
+}
+
+/*
+ * The hooks that fire on every connection build their event in place in
+ * the ring buffer when no filter is set (nothing can reject it): that
+ * spares the copy from the stack bpf_ringbuf_output() makes, 20-45 ns of a
+ * state change's ~500. Otherwise they build it on the stack, and submit()
+ * copies it once the filters let it through: a record reserved and then
+ * rejected would hold its place in the buffer until the reader passed it.
+ * NULL too with the buffer full: the event is built on the stack all the
+ * same, for what it tells about later ones, and submit() counts it lost.
+ */
+static __always_inline struct tw_event *reserve_in_place(__u64 *flags)
+{
+	if (filter_pid || filter_port || filter_family)
+		return NULL;
+	/* Before reserving, as submit() does: the backlog without this one. */
+	*flags = wakeup_flags();
+	return bpf_ringbuf_reserve(&events, sizeof(struct tw_event), 0);
+}
+
+static __always_inline void commit_in_place(struct tw_event *e, __u64 flags,
+					    bool admitted)
+{
+	if (admitted)
+		bpf_ringbuf_submit(e, flags);
+	else
+		bpf_ringbuf_discard(e, 0);
 }
 
 /*
@@ -315,7 +354,7 @@ static __always_inline bool claim_owner(const struct sock *sk, int old,
 /*
  * --pid: whether an event about sk may be a target's, decided before the
  * event is built (most sockets on a busy host are not). The full lookup in
- * emit_for() has the last word.
+ * admit() has the last word.
  */
 static __always_inline bool maybe_owned(const struct sock *sk)
 {
@@ -343,50 +382,75 @@ static __always_inline bool state_maybe_owned(const struct sock *sk, int old,
 	return maybe_owned(sk);
 }
 
-static __always_inline void handle_state(const struct sock *sk, int old,
-					 int new, bool direct)
+/*
+ * What a state change tells about later events: a listener's owner goes to
+ * its children. With --pid, the owner by tuple outlives the socket's
+ * handing over to a timewait mini-socket, a different kernel object (from
+ * FIN_WAIT2 or CLOSING; FIN_WAIT1 in case a kernel skips the step), so that
+ * its resets pass the filter. Tracing everything, user space names their
+ * owner from its own timewait record (analyzer_timewait_owner()): the
+ * insert, which evicts under churn, was a quarter of the BPF cost of a
+ * connection. The classic error report has no socket pointer: it needs the
+ * tuple from ESTABLISHED on, and at every close (a refused connect reports
+ * after SYN_SENT -> CLOSE).
+ */
+static __always_inline void keep_owner(const struct sock *sk, int old, int new,
+				       const struct tw_event *e,
+				       const struct tw_owner *o)
+{
+	struct tw_tuple t;
+
+	if (new == TCP_LISTEN)
+		remember_listener(sk, e, o);
+	else if (old == TCP_LISTEN)
+		forget_listener(sk, e);
+	if (errors_by_tuple ? new == TCP_ESTABLISHED || new == TCP_CLOSE :
+	    filter_pid && new == TCP_CLOSE &&
+	    (old == TCP_FIN_WAIT1 || old == TCP_FIN_WAIT2 || old == TCP_CLOSING)) {
+		tuple_of(&t, e);
+		bpf_map_update_elem(&tuples, &t, o, BPF_ANY);
+	}
+}
+
+/* A state change's event in *e; whether the filters let it through. */
+static __always_inline bool state_event(struct tw_event *e,
+					const struct sock *sk, int old,
+					int new, bool direct)
 {
 	const struct tw_owner *o;
 	struct tw_owner claimed;
-	struct tw_event e;
-	struct tw_tuple t;
+	bool admitted;
+
+	event_init(e, TW_EV_STATE);
+	e->skaddr = (__u64)sk;
+	e->oldstate = old;
+	e->newstate = new;
+	read_endpoints(e, sk, direct);
+	if (claim_owner(sk, old, new, e, &claimed))
+		admitted = admit(sk, e, &claimed, &o);
+	else
+		admitted = admit(sk, e, NULL, &o);
+	if (admitted && o)
+		keep_owner(sk, old, new, e, o);
+	return admitted;
+}
+
+static __always_inline void handle_state(const struct sock *sk, int old,
+					 int new, bool direct)
+{
+	struct tw_event buf, *e;
+	__u64 flags;
 
 	if (filter_pid && !state_maybe_owned(sk, old, new, direct)) {
 		count(TW_CNT_FILTERED);
 		return;
 	}
-	event_init(&e, TW_EV_STATE);
-	e.skaddr = (__u64)sk;
-	e.oldstate = old;
-	e.newstate = new;
-	read_endpoints(&e, sk, direct);
-	if (claim_owner(sk, old, new, &e, &claimed))
-		o = emit_for(sk, &e, &claimed);
-	else
-		o = emit_for(sk, &e, NULL);
-	if (!o)
-		return;
-	if (new == TCP_LISTEN)
-		remember_listener(sk, &e, o);
-	else if (old == TCP_LISTEN)
-		forget_listener(sk, &e);
-	/*
-	 * With --pid, keep the owner by tuple when the socket hands over to a
-	 * timewait mini-socket, a different kernel object (from FIN_WAIT2 or
-	 * CLOSING; FIN_WAIT1 in case a kernel skips the step), so that its
-	 * resets pass the filter. Tracing everything, user space names their
-	 * owner from its own timewait record (analyzer_timewait_owner()): the
-	 * insert, which evicts under churn, was a quarter of the BPF cost of a
-	 * connection. The classic error report has no socket pointer: it
-	 * needs the tuple from ESTABLISHED on, and at every close (a refused
-	 * connect reports after SYN_SENT -> CLOSE).
-	 */
-	if (errors_by_tuple ? new == TCP_ESTABLISHED || new == TCP_CLOSE :
-	    filter_pid && new == TCP_CLOSE &&
-	    (old == TCP_FIN_WAIT1 || old == TCP_FIN_WAIT2 || old == TCP_CLOSING)) {
-		tuple_of(&t, &e);
-		bpf_map_update_elem(&tuples, &t, o, BPF_ANY);
-	}
+	e = reserve_in_place(&flags);
+	if (e)
+		commit_in_place(e, flags,
+				state_event(e, sk, old, new, direct));
+	else if (state_event(&buf, sk, old, new, direct))
+		submit(&buf);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -455,7 +519,7 @@ static __always_inline void handle_send_reset(const struct sock *sk,
 		if (e.oldstate == TCP_TIME_WAIT)
 			e.flags |= TW_F_TIMEWAIT_SK;
 		read_endpoints(&e, sk, false);
-		emit_for(sk, &e, NULL);
+		emit_for(sk, &e);
 		return;
 	}
 	if (!skb)
@@ -653,7 +717,7 @@ int BPF_PROG(btf_error_report, const struct sock *sk)
 	e.value = BPF_CORE_READ(sk, sk_err);
 	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
 	read_endpoints(&e, sk, false);
-	emit_for(sk, &e, NULL);
+	emit_for(sk, &e);
 	return 0;
 }
 
@@ -698,20 +762,34 @@ filtered:
 
 /* ---- destruction -------------------------------------------------------- */
 
+/* A destruction's event in *e; whether the filters let it through. */
+static __always_inline bool destroy_event(struct tw_event *e,
+					  const struct sock *sk, bool direct)
+{
+	const struct tw_owner *o;
+
+	event_init(e, TW_EV_DESTROY);
+	e->skaddr = (__u64)sk;
+	e->oldstate = KREAD(direct, sk, __sk_common.skc_state);
+	read_endpoints(e, sk, direct);
+	return admit(sk, e, NULL, &o);
+}
+
 static __always_inline void handle_destroy(const struct sock *sk, bool direct)
 {
 	__u64 key = (__u64)sk;
-	struct tw_event e;
+	struct tw_event buf, *e;
+	__u64 flags;
 
 	if (filter_pid && !maybe_owned(sk)) {
 		count(TW_CNT_FILTERED);
 		return;
 	}
-	event_init(&e, TW_EV_DESTROY);
-	e.skaddr = key;
-	e.oldstate = KREAD(direct, sk, __sk_common.skc_state);
-	read_endpoints(&e, sk, direct);
-	emit_for(sk, &e, NULL);
+	e = reserve_in_place(&flags);
+	if (e)
+		commit_in_place(e, flags, destroy_event(e, sk, direct));
+	else if (destroy_event(&buf, sk, direct))
+		submit(&buf);
 	/* The address may be reused by an unrelated socket from now on. */
 	bpf_map_delete_elem(&owners, &key);
 }
