@@ -33,6 +33,7 @@ const volatile bool filter_pid = false;
 const volatile bool follow_forks = true;
 const volatile bool have_fd_owners = false;
 const volatile bool rst_reason_arg = false;	/* tp_btf tcp_send_reset has 3 args */
+const volatile bool retrans_err_arg = false;	/* tp_btf tcp_retransmit_skb has 3 args */
 const volatile bool errors_by_tuple = false;	/* the classic error report: no sk */
 /* Set by the loader once it put a socket in owners_by_inode (after load). */
 bool fd_owners_seeded = false;
@@ -632,14 +633,29 @@ int tp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 
 /* ---- retransmissions --------------------------------------------------- */
 
+/*
+ * Since 6.17 tcp_retransmit_skb fires for attempts that failed too (err:
+ * the packet never left this host, e.g. EPERM from a netfilter drop on
+ * output, EBUSY while the original is still queued), and the kernel's count
+ * only moves for those that went out. Older kernels fire for those only.
+ */
+struct trace_event_raw_tcp_retransmit_skb___err {
+	int err;
+} __attribute__((preserve_access_index));
+
 static __always_inline void handle_retransmit(const struct sock *sk, __u8 type,
-					      const struct request_sock *req)
+					      const struct request_sock *req,
+					      int err, bool has_err)
 {
 	struct tw_event e;
 
 	event_init(&e, type);
 	e.skaddr = (__u64)sk;
 	e.oldstate = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (has_err) {
+		e.flags |= TW_F_HAS_REASON;
+		e.reason = err < 0 ? -err : err;
+	}
 	/*
 	 * The kernel's own count: total_retrans already includes this one;
 	 * a request socket's num_retrans is bumped only after the tracepoint.
@@ -672,15 +688,25 @@ static __always_inline void handle_retransmit(const struct sock *sk, __u8 type,
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(btf_retransmit, const struct sock *sk)
 {
-	handle_retransmit(sk, TW_EV_RETRANS, NULL);
+	int err = 0;
+
+	if (retrans_err_arg)
+		err = (int)ctx[2];
+	handle_retransmit(sk, TW_EV_RETRANS, NULL, err, retrans_err_arg);
 	return 0;
 }
 
 SEC("tracepoint/tcp/tcp_retransmit_skb")
 int tp_retransmit(void *ctx)
 {
+	struct trace_event_raw_tcp_retransmit_skb___err *r = ctx;
+	bool has_err = bpf_core_field_exists(r->err);
+	int err = 0;
+
+	if (has_err)
+		err = BPF_CORE_READ(r, err);
 	handle_retransmit(classic_sk_skb_skaddr(ctx, tcp_retransmit_skb),
-			  TW_EV_RETRANS, NULL);
+			  TW_EV_RETRANS, NULL, err, has_err);
 	return 0;
 }
 
@@ -688,7 +714,7 @@ SEC("tp_btf/tcp_retransmit_synack")
 int BPF_PROG(btf_retransmit_synack, const struct sock *sk,
 	     const struct request_sock *req)
 {
-	handle_retransmit(sk, TW_EV_SYNACK_RETRANS, req);
+	handle_retransmit(sk, TW_EV_SYNACK_RETRANS, req, 0, false);
 	return 0;
 }
 
@@ -696,7 +722,7 @@ SEC("tracepoint/tcp/tcp_retransmit_synack")
 int tp_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
 {
 	handle_retransmit(BPF_CORE_READ(ctx, skaddr), TW_EV_SYNACK_RETRANS,
-			  BPF_CORE_READ(ctx, req));
+			  BPF_CORE_READ(ctx, req), 0, false);
 	return 0;
 }
 

@@ -104,7 +104,9 @@ struct tw_event {
 	__u32 netns;		/* network namespace inode */
 	__s32 value;		/* ERROR: errno; RETRANS: the socket's retransmit
 				 * count; CALL: return value (-errno) */
-	__u32 reason;		/* RST_SENT: enum sk_rst_reason; CALL: enum tw_call */
+	__u32 reason;		/* RST_SENT: enum sk_rst_reason; CALL: enum tw_call;
+				 * RETRANS with TW_F_HAS_REASON: errno of an
+				 * attempt that did not go out (0: it did) */
 	__s32 fd;		/* CALL: the file descriptor */
 	__u32 arg;		/* CALL: see enum tw_call */
 	__s32 arg2;		/* CALL: see enum tw_call */
@@ -120,6 +122,13 @@ struct tw_event {
 	__u8 pad;
 	char comm[TW_COMM_LEN];	/* owner's comm (not the on-CPU task's) */
 };
+
+/* A retransmission the kernel says did not leave this host (6.17 and later). */
+static inline int tw_retrans_failed(const struct tw_event *e)
+{
+	return e->type == TW_EV_RETRANS && (e->flags & TW_F_HAS_REASON) &&
+	       e->reason;
+}
 
 /* Who owns a socket. */
 struct tw_owner {

@@ -55,7 +55,8 @@ struct conn {
 	__u32 pid;
 	int linger;		/* -2 unknown, -1 off, else seconds */
 	int retrans;
-	int synack_retrans;
+	__u16 retrans_failed;	/* attempts that did not leave this host (saturates) */
+	__u16 retrans_err;	/* the errno of the last of them */
 	int rst_sent_reason;	/* -1: none */
 	int err;
 	char comm[TW_COMM_LEN];

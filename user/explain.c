@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -714,10 +715,27 @@ static void on_rst_sent(struct analyzer *a, struct conn *c, const struct tw_even
 			" (SO_LINGER {1, 0}, or a disconnect)", reason);
 }
 
+/*
+ * The retransmissions that never left this host, as a sentence to add
+ * ("" when none did): the kernel says so since 6.17.
+ */
+static void local_drops(char *buf, size_t len, const struct conn *c)
+{
+	char name[32];
+
+	buf[0] = '\0';
+	if (!c->retrans_failed)
+		return;
+	snprintf(buf, len, " %s%d of the attempts never left this host (%s%s).",
+		 c->retrans_failed == UINT16_MAX ? "at least " : "", c->retrans_failed, errno_name(c->retrans_err, name, sizeof(name)),
+		 c->retrans_err == EPERM ? ": a firewall rule on this host dropped "
+					   "them on output" : "");
+}
+
 static void on_error(struct analyzer *a, struct conn *c, int err)
 {
 	int before = c->nhist ? last_step(c).old : c->state;
-	char w[64], s[160];
+	char w[64], s[160], drops[128];
 
 	c->err = err;
 	who(w, sizeof(w), c);
@@ -743,12 +761,13 @@ static void on_error(struct analyzer *a, struct conn *c, int err)
 			c->reset_ts = a->now;
 		break;
 	case ETIMEDOUT:
+		local_drops(drops, sizeof(drops), c);
 		if (before == S_SYN_SENT)
 			explain(a, c, CODE_SYN_TIMEOUT,
 				"connect() by %s (%s) timed out after %d SYN retransmissions: "
 				"nothing answered (a firewall dropping SYNs, or the host is "
-				"down). How long it tries is net.ipv4.tcp_syn_retries.", w, s,
-				c->retrans);
+				"down). How long it tries is net.ipv4.tcp_syn_retries.%s", w, s,
+				c->retrans, drops);
 		else if (c->retrans == 0 || c->rst_sent_reason >= 0)
 			explain(a, c, CODE_KEEPALIVE_TIMEOUT,
 				"The idle connection %s of %s was dropped after keepalive "
@@ -760,7 +779,7 @@ static void on_error(struct analyzer *a, struct conn *c, int err)
 				"%s gave up on %s after %d retransmissions went unanswered "
 				"(ETIMEDOUT): the peer or the path vanished while data was "
 				"outstanding. The time is set by net.ipv4.tcp_retries2 or "
-				"TCP_USER_TIMEOUT.", w, s, c->retrans);
+				"TCP_USER_TIMEOUT.%s", w, s, c->retrans, drops);
 		break;
 	case EHOSTUNREACH:
 	case ENETUNREACH:
@@ -811,7 +830,6 @@ static void on_synack_retrans(struct analyzer *a, struct conn *c)
 	struct diag_sock d;
 	char w[64], s[160], q[64] = "";
 
-	c->synack_retrans++;
 	who(w, sizeof(w), c);
 	conn_str(s, sizeof(s), c);
 	if (!sockdiag_lookup(c->netns, c->t.family, c->t.saddr, c->t.sport,
@@ -972,8 +990,14 @@ void analyzer_event(struct analyzer *a, const struct tw_event *e)
 		break;
 	case TW_EV_RETRANS:
 		a->window_retrans++;
-		if (c)
+		if (c) {
 			c->retrans = e->value;
+			if (tw_retrans_failed(e)) {
+				if (c->retrans_failed < UINT16_MAX)
+					c->retrans_failed++;
+				c->retrans_err = (__u16)e->reason;
+			}
+		}
 		break;
 	case TW_EV_SYNACK_RETRANS:
 		if (c)

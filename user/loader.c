@@ -219,6 +219,7 @@ static int open_skel(struct tw_loader *l, const struct btf_scan_tp *tps,
 	s->rodata->follow_forks = o->follow;
 	s->rodata->have_fd_owners = o->npids > 0;
 	s->rodata->rst_reason_arg = !classic && btf_tp_args(tps, "tcp_send_reset") >= 3;
+	s->rodata->retrans_err_arg = !classic && btf_tp_args(tps, "tcp_retransmit_skb") >= 3;
 	/* Wake the reader early when an eighth of the buffer is waiting. */
 	s->rodata->wakeup_bytes = o->buffer_bytes / 8;
 	err = bpf_map__set_max_entries(s->maps.events, (__u32)o->buffer_bytes);

@@ -171,6 +171,12 @@ static void json_details(struct jline *l, const struct tw_event *e)
 			jl_name(l, ",\"state\":", tcp_state_name(e->oldstate));
 		return;
 	case TW_EV_RETRANS:
+		jl_s64(l, ",\"count\":", e->value);
+		if (tw_retrans_failed(e))
+			jl_name(l, ",\"errno\":", errno_name(e->reason, tmp, sizeof(tmp)));
+		else
+			jl_raw(l, ",\"errno\":null");
+		break;
 	case TW_EV_SYNACK_RETRANS:
 		jl_s64(l, ",\"count\":", e->value);
 		break;

@@ -147,6 +147,12 @@ void event_describe(char *buf, size_t len, const struct tw_event *e)
 		else
 			snprintf(buf, len, "retransmit #%d in %s", e->value,
 				 tcp_state_name(e->oldstate));
+		if (tw_retrans_failed(e)) {
+			size_t used = strlen(buf);
+
+			snprintf(buf + used, len - used, " not sent (%s)",
+				 errno_name(e->reason, tmp, sizeof(tmp)));
+		}
 		break;
 	case TW_EV_SYNACK_RETRANS:
 		snprintf(buf, len, "SYN-ACK retransmit #%d", e->value);

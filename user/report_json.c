@@ -217,6 +217,13 @@ static void event_fields(FILE *f, const struct report *r, const struct report_ev
 			e->flags & TW_F_TIMEWAIT_SK ? "true" : "false");
 		break;
 	case TW_EV_RETRANS:
+		fprintf(f, ",\"count\":%d", e->value);
+		if ((e->flags & TW_F_HAS_REASON) && e->reason)
+			fprintf(f, ",\"errno\":\"%s\"",
+				errno_name(e->reason, tmp, sizeof(tmp)));
+		else
+			fputs(",\"errno\":null", f);
+		break;
 	case TW_EV_SYNACK_RETRANS:
 		fprintf(f, ",\"count\":%d", e->value);
 		break;

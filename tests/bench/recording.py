@@ -140,7 +140,7 @@ def _aborted(w, n, ts, cport, retransmits):
     _state(w, t[3], "listener", server, client, "SYN_RECV", "ESTABLISHED", ssk)
     for i in range(retransmits):
         w.event("retransmit", t[3] + (i + 1) * 12_000_000, "connect", client, server,
-                ',"count":%d,"state":"ESTABLISHED"' % (i + 1), csk, cpu_pid=0)
+                ',"count":%d,"errno":null,"state":"ESTABLISHED"' % (i + 1), csk, cpu_pid=0)
     base = t[3] + retransmits * 12_000_000
     t = t[:4] + [base + i * 4000 for i in range(1, 9)]
     _state(w, t[4], "connect", client, server, "ESTABLISHED", "CLOSE", csk)
