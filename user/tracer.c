@@ -16,7 +16,11 @@
 
 #define POLL_MS		50	/* the BPF side wakes us only for a backlog */
 #define LOST_CHECK_NS	1000000000ULL
-#define EXIT_GRACE_NS	200000000ULL	/* events of the targets' last closes */
+/*
+ * Events of the targets' last closes: a FIN answered at once, or once
+ * retransmitted (the minimum RTO is 200 ms) when the first was lost.
+ */
+#define EXIT_GRACE_NS	500000000ULL
 
 _Static_assert(sizeof(struct tw_event) == 112, "tw_event layout changed");
 
