@@ -636,8 +636,10 @@ int tp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 /*
  * Since 6.17 tcp_retransmit_skb fires for attempts that failed too (err:
  * the packet never left this host, e.g. EPERM from a netfilter drop on
- * output, EBUSY while the original is still queued), and the kernel's count
- * only moves for those that went out. Older kernels fire for those only.
+ * output, EBUSY while the original is still queued). The kernel's count
+ * moves for an attempt that failed in transmission (EPERM, observed), not
+ * for one given up before it (EBUSY). Older kernels fire only for attempts
+ * that went out.
  */
 struct trace_event_raw_tcp_retransmit_skb___err {
 	int err;

@@ -727,7 +727,8 @@ static void local_drops(char *buf, size_t len, const struct conn *c)
 	if (!c->retrans_failed)
 		return;
 	snprintf(buf, len, " %s%d of the attempts never left this host (%s%s).",
-		 c->retrans_failed == UINT16_MAX ? "at least " : "", c->retrans_failed, errno_name(c->retrans_err, name, sizeof(name)),
+		 c->retrans_failed == UINT16_MAX ? "at least " : "",
+		 c->retrans_failed, errno_name(c->retrans_err, name, sizeof(name)),
 		 c->retrans_err == EPERM ? ": a firewall rule on this host dropped "
 					   "them on output" : "");
 }
