@@ -189,10 +189,43 @@ def peers():
         p.kill()
 
 
+def brief(line):
+    """One line of tcpwatch's JSON output, shortened for a failure report."""
+    try:
+        e = json.loads(line)
+    except ValueError:
+        return line[:200]
+    keys = ("ts_ns", "type", "call", "pid", "sk", "old", "new", "sport", "dport",
+            "reason", "count", "errno", "code", "reconstructed", "cause", "lost")
+    return " ".join("%s=%s" % (k, e[k]) for k in keys if k in e)
+
+
+MAX_FAILURE_LINES = 300
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test shows what each tcpwatch it ran printed: a flake in
+    CI can then be read from the log, not only re-run."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when != "call" or not rep.failed:
+        return
+    for i, t in enumerate(getattr(item, "tcpwatch_traces", [])):
+        out = [l.decode(errors="replace") for l in t._out if l.strip()]
+        if len(out) > MAX_FAILURE_LINES:
+            out = out[:MAX_FAILURE_LINES // 2] + ["... %d lines left out ..." % (
+                len(out) - MAX_FAILURE_LINES)] + out[-MAX_FAILURE_LINES // 2:]
+        text = "\n".join(brief(l) if t.json_output else l.rstrip() for l in out)
+        rep.sections.append(("tcpwatch #%d stderr" % i, t.stderr))
+        rep.sections.append(("tcpwatch #%d output" % i, text))
+
+
 @pytest.fixture
-def trace():
+def trace(request):
     """tcpwatch runs, stopped at the end whatever happens."""
     made = []
+    request.node.tcpwatch_traces = made
 
     def make(*args, json_output=True):
         t = Trace(args, json_output)
