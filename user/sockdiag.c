@@ -308,8 +308,15 @@ static int diag_recv(int fd, bool dump,
 		ssize_t len = recv(fd, buf, sizeof(buf), 0);
 		struct nlmsghdr *h = (struct nlmsghdr *)buf;
 
+		/*
+		 * A signal (Ctrl-C) must not turn into an answer: a lookup cut
+		 * short would read as "no such socket". The kernel answers at
+		 * once, so wait for it.
+		 */
+		if (len < 0 && errno == EINTR)
+			continue;
 		if (len < 0)
-			return errno == EINTR ? n : -errno;
+			return -errno;
 		for (; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
 			if (h->nlmsg_seq != diag_seq)
 				continue;	/* the rest of an interrupted answer */
