@@ -33,6 +33,10 @@ enum {
 
 #define NS		1000000000ULL
 #define TICK_NS		(NS / 5)
+/* A closing socket this long in a state the peer ends is looked up... */
+#define RECONCILE_NS	NS
+/* ...at most this many at a tick (the rest at the next). */
+#define RECONCILE_MAX	64
 #define STORM_WINDOW_NS	NS
 #define TIME_WAIT_NS	(60 * NS)	/* the kernel's TCP_TIMEWAIT_LEN */
 /*
@@ -145,7 +149,11 @@ struct analyzer {
 	struct conn_table *tws;	/* timewait records, keyed by tuple hash */
 	__u64 now;
 	__u64 next_tick;
+	__u64 last_tick;	/* the tick before this one (0: none yet) */
 	__u64 stuck_ns;
+	/* Closing sockets to look up at this tick (see reconcile()). */
+	struct conn *lookups[RECONCILE_MAX];
+	unsigned int nlookups;
 	struct recent_rst rsts[RECENT_RSTS];
 	unsigned int nrsts;
 	/* Storm detectors: counts in the current window. */
@@ -380,28 +388,36 @@ static struct conn *tw_find(struct analyzer *a, const struct conn_tuple *t)
 	return tw && !tw->tw_ended && conn_tuple_eq(&tw->t, t) ? tw : NULL;
 }
 
+/* A state change of c that no hook reported, made by tcpwatch. */
+static void synthetic_state(struct tw_event *e, const struct analyzer *a,
+			    const struct conn *c, int old, int new, int cause)
+{
+	memset(e, 0, sizeof(*e));
+	e->ts_ns = a->now;
+	e->type = TW_EV_STATE;
+	e->flags = TW_F_SYNTHETIC;
+	e->reason = (__u32)cause;
+	e->oldstate = (__u8)old;
+	e->newstate = (__u8)new;
+	e->pid = c->pid;
+	memcpy(e->comm, c->comm, sizeof(e->comm));
+	memcpy(e->saddr, c->t.saddr, sizeof(e->saddr));
+	memcpy(e->daddr, c->t.daddr, sizeof(e->daddr));
+	e->sport = c->t.sport;
+	e->dport = c->t.dport;
+	e->family = c->t.family;
+	e->netns = c->netns;
+}
+
 /* A reconstructed transition of the timewait socket, reported like any other. */
 static void tw_transition(struct analyzer *a, struct conn *tw, int old, int new,
 			  int cause)
 {
 	struct tw_event e;
 
-	memset(&e, 0, sizeof(e));
-	e.ts_ns = a->now;
-	e.type = TW_EV_STATE;
-	e.flags = TW_F_SYNTHETIC | TW_F_TIMEWAIT_SK;
-	e.reason = (__u32)cause;
-	e.oldstate = (__u8)old;
-	e.newstate = (__u8)new;
-	e.pid = tw->pid;
+	synthetic_state(&e, a, tw, old, new, cause);
+	e.flags |= TW_F_TIMEWAIT_SK;
 	e.owner_how = TW_OWNER_TUPLE;
-	memcpy(e.comm, tw->comm, sizeof(e.comm));
-	memcpy(e.saddr, tw->t.saddr, sizeof(e.saddr));
-	memcpy(e.daddr, tw->t.daddr, sizeof(e.daddr));
-	e.sport = tw->t.sport;
-	e.dport = tw->t.dport;
-	e.family = tw->t.family;
-	e.netns = tw->netns;
 	conn_step_add(tw, a->now, old, new);
 	tw->state = new;
 	tw->since = a->now;
@@ -848,6 +864,7 @@ static void on_synack_retrans(struct analyzer *a, struct conn *c)
 static void on_destroy(struct analyzer *a, struct conn *c)
 {
 	char w[64], s[160];
+	struct conn *tw;
 
 	if (c->nhist && last_step(c).old == S_FIN_WAIT1 &&
 	    last_step(c).new == S_CLOSE && !c->rst_recv && c->retrans) {
@@ -862,8 +879,12 @@ static void on_destroy(struct analyzer *a, struct conn *c)
 	}
 	if (c->reset_ts)
 		explain_reset(a, c);
-	/* Handed over to a timewait socket: its record finishes the timeline. */
-	if (!tw_find(a, &c->t))
+	/*
+	 * Handed over to a timewait socket: its record finishes the timeline
+	 * (or did, if sock_diag found it gone already).
+	 */
+	tw = conn_find(a->tws, tuple_key(&c->t));
+	if (!tw || tw->id != c->id)
 		conn_finished(a, c);
 	conn_remove(a->conns, c);
 }
@@ -1199,6 +1220,121 @@ static void leak_flush(struct analyzer *a, bool force)
 	}
 }
 
+/* ---- what the hooks did not report ---------------------------------------- */
+
+/* How c's owner was found, as its events say it. */
+static __u8 owner_how_of(const struct conn *c)
+{
+	static const __u8 how[] = {
+		[ROLE_UNKNOWN] = TW_OWNER_FD, [ROLE_ACTIVE] = TW_OWNER_CONNECT,
+		[ROLE_PASSIVE] = TW_OWNER_LISTENER, [ROLE_LISTENER] = TW_OWNER_LISTEN,
+	};
+
+	return c->pid && c->role < sizeof(how) ? how[c->role] : TW_OWNER_NONE;
+}
+
+/* The kernel did new with no event: made one, reported and applied as if seen. */
+static void missed_state(struct analyzer *a, struct conn *c, int new)
+{
+	struct tw_event e;
+
+	synthetic_state(&e, a, c, c->state, new, CAUSE_SOCK_DIAG);
+	e.skaddr = c->sk & 1 ? 0 : c->sk;	/* odd: a key made at attach */
+	e.owner_how = owner_how_of(c);
+	if (a->ops.event)
+		a->ops.event(a->ops.ctx, &e);
+	on_state(a, c, &e);
+}
+
+/*
+ * Whether sock_diag answered for a timewait socket. Its timer says so; a
+ * recording has no timer, and there an orphaned FIN_WAIT2 socket (no
+ * inode) is taken for one: the kernel keeps it a full socket only when
+ * net.ipv4.tcp_fin_timeout exceeds 60 s.
+ */
+static bool timewait_answer(const struct diag_sock *d)
+{
+	if (d->state == S_TIME_WAIT || d->timer == DIAG_TIMER_TIMEWAIT)
+		return true;
+	return d->timer == DIAG_TIMER_OFF && !d->inode && d->state == S_FIN_WAIT2;
+}
+
+/* log2 of whole seconds, for ages of RECONCILE_NS and more. */
+static int doubling(__u64 age)
+{
+	return 63 - __builtin_clzll(age / RECONCILE_NS);
+}
+
+/*
+ * A closing socket that has waited on its peer for 1, 2, 4, 8... s is
+ * looked up at each doubling: one that really waits on a silent peer
+ * costs a netlink round trip per doubling, not one per tick.
+ */
+static bool reconcile_due(const struct analyzer *a, const struct conn *c)
+{
+	__u64 age = a->now - c->since, before;
+
+	if (c->state != S_FIN_WAIT1 && c->state != S_CLOSING &&
+	    c->state != S_LAST_ACK)
+		return false;
+	if (age < RECONCILE_NS)
+		return false;
+	before = a->last_tick > c->since ? a->last_tick - c->since : 0;
+	return before < RECONCILE_NS || doubling(age) > doubling(before);
+}
+
+/*
+ * The hooks do not always report a closing socket's last steps. On 6.18,
+ * in a loop of loopback closes, 3 sockets in 1,400 went FIN_WAIT1 ->
+ * FIN_WAIT2 -> timewait with neither state change nor destroy reaching
+ * any BPF program: bpftrace's tracepoint missed the same ones, and our
+ * programs' run counts equalled the events received (no recursion miss).
+ * The socket would then sit in FIN_WAIT1 here for ever, and what followed
+ * (FIN_WAIT2 stuck, TIME_WAIT) would go unexplained. So a socket that
+ * waits longer than a peer takes to answer is looked up, and what the
+ * kernel says stands for the steps it did not report.
+ */
+static void reconcile(struct analyzer *a, struct conn *c)
+{
+	__u64 closed_at = c->since;
+	struct diag_sock d;
+	struct conn *tw;
+	int err;
+
+	err = sockdiag_lookup(c->netns, c->t.family, c->t.saddr, c->t.sport,
+			      c->t.daddr, c->t.dport, &d);
+	/* With no connection left, the listener on the port answers. */
+	if (!err && d.state == S_LISTEN)
+		err = -ENOENT;
+	if (err == -ENOENT) {
+		missed_state(a, c, S_CLOSE);
+		on_destroy(a, c);
+		return;
+	}
+	if (err || d.state == c->state)
+		return;
+	/* A timewait socket: the full socket handed over (-> CLOSE) from... */
+	if (timewait_answer(&d)) {
+		/* ...FIN_WAIT2 or CLOSING, which a FIN_WAIT1 socket went through. */
+		if (c->state == S_FIN_WAIT1)
+			missed_state(a, c, d.state == S_FIN_WAIT2 ? S_FIN_WAIT2
+								 : S_CLOSING);
+		if (c->state != S_FIN_WAIT2 && c->state != S_CLOSING)
+			return;
+		missed_state(a, c, S_CLOSE);
+		/* Its FIN went out at close: the remnant has waited since. */
+		tw = tw_find(a, &c->t);
+		if (tw)
+			tw->first_ts = closed_at;
+		on_destroy(a, c);
+		return;
+	}
+	/* Still a full socket, a step on (shutdown() left it open). */
+	if (c->state == S_FIN_WAIT1 &&
+	    (d.state == S_FIN_WAIT2 || d.state == S_CLOSING))
+		missed_state(a, c, d.state);
+}
+
 static void check_stuck(struct conn *c, void *ctx)
 {
 	struct analyzer *a = ctx;
@@ -1206,6 +1342,9 @@ static void check_stuck(struct conn *c, void *ctx)
 
 	if (c->reset_ts && a->now >= c->reset_ts + TICK_NS)
 		explain_reset(a, c);
+	/* Looked up after the pass: what the kernel says may end c. */
+	if (reconcile_due(a, c) && a->nlookups < RECONCILE_MAX)
+		a->lookups[a->nlookups++] = c;
 
 	/* Present at attach: how long it has been there is not known, only that it is. */
 	if (c->state == S_CLOSE_WAIT && c->at_attach && c->nhist == 1) {
@@ -1298,7 +1437,11 @@ void analyzer_tick(struct analyzer *a, __u64 now_ns)
 		return;
 	a->next_tick = now_ns + TICK_NS;
 	a->now = now_ns;
+	a->nlookups = 0;
 	conn_for_each(a->conns, check_stuck, a);
+	for (unsigned int i = 0; i < a->nlookups; i++)
+		reconcile(a, a->lookups[i]);
+	a->last_tick = now_ns;
 	leak_flush(a, false);
 	conn_for_each(a->tws, check_timewait, a);
 	conn_remove_if(a->tws, tw_is_ended);
