@@ -35,7 +35,7 @@ enum {
 #define TICK_NS		(NS / 5)
 /* A closing socket this long in a state the peer ends is looked up... */
 #define RECONCILE_NS	NS
-/* ...at most this many at a tick (the rest at the next). */
+/* ...at most this many at a tick (the rest at their next doubling). */
 #define RECONCILE_MAX	64
 #define STORM_WINDOW_NS	NS
 #define TIME_WAIT_NS	(60 * NS)	/* the kernel's TCP_TIMEWAIT_LEN */
@@ -1315,10 +1315,13 @@ static void reconcile(struct analyzer *a, struct conn *c)
 		return;
 	/* A timewait socket: the full socket handed over (-> CLOSE) from... */
 	if (timewait_answer(&d)) {
-		/* ...FIN_WAIT2 or CLOSING, which a FIN_WAIT1 socket went through. */
+		/*
+		 * ...FIN_WAIT2 or CLOSING. From FIN_WAIT1 the usual way is the
+		 * peer's ACK, then its FIN (CLOSING would mean a simultaneous
+		 * close, which nothing here shows).
+		 */
 		if (c->state == S_FIN_WAIT1)
-			missed_state(a, c, d.state == S_FIN_WAIT2 ? S_FIN_WAIT2
-								 : S_CLOSING);
+			missed_state(a, c, S_FIN_WAIT2);
 		if (c->state != S_FIN_WAIT2 && c->state != S_CLOSING)
 			return;
 		missed_state(a, c, S_CLOSE);
