@@ -388,7 +388,9 @@ static __always_inline bool state_maybe_owned(const struct sock *sk, int old,
  * its children. With --pid, the owner by tuple outlives the socket's
  * handing over to a timewait mini-socket, a different kernel object (from
  * FIN_WAIT2 or CLOSING; FIN_WAIT1 in case a kernel skips the step), so that
- * its resets pass the filter. Tracing everything, user space names their
+ * its resets pass the filter. It is kept from FIN_WAIT1 on as well: the
+ * hand-over's own events sometimes reach no BPF program (seen on 6.18),
+ * and the remnant's reset would then be filtered out. Tracing everything, user space names their
  * owner from its own timewait record (analyzer_timewait_owner()): the
  * insert, which evicts under churn, was a quarter of the BPF cost of a
  * connection. The classic error report has no socket pointer: it needs the
@@ -406,8 +408,8 @@ static __always_inline void keep_owner(const struct sock *sk, int old, int new,
 	else if (old == TCP_LISTEN)
 		forget_listener(sk, e);
 	if (errors_by_tuple ? new == TCP_ESTABLISHED || new == TCP_CLOSE :
-	    filter_pid && new == TCP_CLOSE &&
-	    (old == TCP_FIN_WAIT1 || old == TCP_FIN_WAIT2 || old == TCP_CLOSING)) {
+	    filter_pid && (new == TCP_FIN_WAIT1 || (new == TCP_CLOSE &&
+	    (old == TCP_FIN_WAIT1 || old == TCP_FIN_WAIT2 || old == TCP_CLOSING)))) {
 		tuple_of(&t, e);
 		bpf_map_update_elem(&tuples, &t, o, BPF_ANY);
 	}

@@ -15,72 +15,97 @@ from conftest import Trace, pid_args, run_tcpwatch
 
 NS = 1_000_000_000
 # The kernel's numbers for the states, as a recording holds them.
-ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE = 1, 4, 5, 7
+FIN_WAIT1, FIN_WAIT2, CLOSE, LAST_ACK = 4, 5, 7, 9
 
 
-def recorded_leak(peers, rec):
-    """A client closes first, the server leaks the socket: the client's
-    side waits in FIN_WAIT2 (an orphaned timewait remnant) for 2 s."""
-    server = peers("server", "leak")
-    client = peers("client", "normal")
-    t = Trace(pid_args(server, client) + ["--stuck", "1", "--record", str(rec)])
+def recorded_run(peers, rec, server_mode, wait, client_mode="normal"):
+    """A real traced run, recorded: the client closes first; the server
+    ("leak") keeps its side open for wait seconds, or ("normal") closes at
+    once, and tracing goes on for wait seconds after."""
+    server = peers("server", server_mode)
+    client = peers("client", client_mode)
+    # Traced too, it keeps tracing on once the other two have exited.
+    idle = peers("server", "normal")
+    t = Trace(pid_args(server, client, idle) +
+              ["--stuck", "1", "--record", str(rec)])
     server.go()
     port = server.port()
     client.go(port)
     cport = client.result()["local_port"]
-    server._line()
-    time.sleep(2)
-    server.go()
+    if server_mode == "leak":
+        server._line()
+        time.sleep(wait)
+        server.go()
     server.result()
+    if server_mode != "leak":
+        time.sleep(wait)
     t.stop()
     assert t.rc == 0, t.stderr
-    return t, client.pid, cport, port
+    return t, client.pid, cport, server.pid, port
 
 
-def withhold(lines, cport, port):
-    """The recording as if the kernel had not reported the client's last
-    steps: its answers moved to the first tick 1 s after its FIN."""
+def withhold(lines, sport, dport, steps, answers):
+    """The recording as if the kernel had not reported the given state
+    changes (old, new) of the socket sport -> dport, nor its destroy; what
+    sock_diag said about it goes to the first tick 1 s after its last
+    reported change, where the analyzer asks. answers(first) gives them,
+    from the first answer the live run got (None if it asked nothing)."""
     recs = [json.loads(l) for l in lines]
-    mine = [r for r in recs if r["type"] == "event" and r["sport"] == cport
-            and r["dport"] == port]
-    fin = next(r for r in mine
-               if r["event"] == "state" and r["oldstate"] == ESTABLISHED)
+    mine = [r for r in recs if r["type"] == "event" and r["sport"] == sport
+            and r["dport"] == dport]
     gone = [r for r in mine if r["event"] == "destroy" or (
-        r["event"] == "state" and r["oldstate"] in (FIN_WAIT1, FIN_WAIT2))]
-    assert [(r["event"], r["oldstate"], r["newstate"]) for r in gone] == [
-        ("state", FIN_WAIT1, FIN_WAIT2), ("state", FIN_WAIT2, CLOSE),
-        ("destroy", CLOSE, 0)], gone
+        r["event"] == "state" and (r["oldstate"], r["newstate"]) in steps)]
+    assert [(r["oldstate"], r["newstate"]) for r in gone[:-1]] == steps, gone
+    assert gone[-1]["event"] == "destroy", gone
+    last = max(r["ts_ns"] for r in mine if r["event"] == "state"
+               and not any(r is g for g in gone))
 
-    def about_client(r):
-        return r["type"] == "diag" and r["sport"] == cport and r["dport"] == port
+    def about_it(r):
+        return r["type"] == "diag" and r["sport"] == sport and r["dport"] == dport
 
-    answer = next(r for r in recs if about_client(r))
-    assert answer["state"] == FIN_WAIT2 and answer["inode"] == 0   # FIN_WAIT2 remnant
+    first = next((r for r in recs if about_it(r)), None)
     out, asked = [], False
     for r in recs:
-        if any(r is g for g in gone):
+        if any(r is g for g in gone) or (about_it(r) and not asked):
             continue
-        if about_client(r) and not asked:
-            continue        # asked only once the remnant is known
         out.append(r)
-        if r["type"] == "tick" and not asked and r["ts_ns"] >= fin["ts_ns"] + NS:
-            # The lookup that finds the remnant, then the hand-over's own.
-            out += [answer, answer]
+        if answers and r["type"] in ("tick", "end") and not asked and \
+                r["ts_ns"] >= last + NS:
+            out += answers(first)
             asked = True
-    assert asked
+    assert asked or not answers
     return "".join(json.dumps(r) + "\n" for r in out)
+
+
+def replayed(path):
+    rc, out, err = run_tcpwatch("report", str(path), "--json")
+    assert rc == 0, err
+    assert "no answer" not in err, err
+    return [json.loads(l) for l in out.splitlines()]
+
+
+def timeline(events, sport, dport):
+    done = [e for e in events if e["type"] == "connection"
+            and (e["sport"], e["dport"]) == (sport, dport)]
+    assert len(done) == 1, done
+    return [s["state"] for s in done[0]["states"]]
 
 
 def test_fin_wait2_remnant_found_without_its_events(peers, tmp_path):
     rec = tmp_path / "live.jsonl"
-    t, client_pid, cport, port = recorded_leak(peers, rec)
-    edited = tmp_path / "withheld.jsonl"
-    edited.write_text(withhold(rec.read_text().splitlines(), cport, port))
+    t, client_pid, cport, _, port = recorded_run(peers, rec, "leak", 2)
 
-    rc, out, err = run_tcpwatch("report", str(edited), "--json")
-    assert rc == 0, err
-    assert "no answer" not in err, err
-    events = [json.loads(l) for l in out.splitlines()]
+    def remnant(first):
+        # FIN_WAIT2, no inode: the orphaned remnant. The lookup that finds
+        # it, then the hand-over's own.
+        assert first["state"] == FIN_WAIT2 and first["inode"] == 0, first
+        return [first, first]
+
+    edited = tmp_path / "withheld.jsonl"
+    edited.write_text(withhold(rec.read_text().splitlines(), cport, port,
+                               [(FIN_WAIT1, FIN_WAIT2), (FIN_WAIT2, CLOSE)],
+                               remnant))
+    events = replayed(edited)
     mine = [e for e in events if e["type"] == "state" and e["sport"] == cport]
     made = [(e["old"], e["new"], e["cause"]) for e in mine if e.get("reconstructed")]
     # Made from sock_diag, then TIME_WAIT when the server's FIN came.
@@ -95,7 +120,61 @@ def test_fin_wait2_remnant_found_without_its_events(peers, tmp_path):
     # The same explanations as the live run, where the kernel told all.
     assert sorted(e["code"] for e in events if e["type"] == "explain") == \
         sorted(t.codes())
-    done = [e for e in events if e["type"] == "connection" and e["sport"] == cport]
-    assert len(done) == 1
-    assert [s["state"] for s in done[0]["states"]] == [
+    assert timeline(events, cport, port) == [
         "SYN_SENT", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"]
+
+
+def test_socket_gone_without_its_events(peers, tmp_path):
+    """The server's LAST_ACK -> CLOSE and destroy withheld: sock_diag finds
+    nothing, so the socket is gone, and its timeline ends as the live one."""
+    rec = tmp_path / "live.jsonl"
+    t, _, cport, server_pid, port = recorded_run(peers, rec, "normal", 1.5)
+
+    def nothing(first):
+        assert first is None, first     # the live run had no reason to ask
+        return [{"type": "diag", "query": "lookup", "netns": netns,
+                 "family": 2, "saddr": "127.0.0.1", "sport": port,
+                 "daddr": "127.0.0.1", "dport": cport, "ret": -2, "state": 0,
+                 "expires_ms": 0, "rqueue": 0, "wqueue": 0, "inode": 0}]
+
+    lines = rec.read_text().splitlines()
+    netns = next(json.loads(l)["netns"] for l in lines if '"event":"state"' in l)
+    edited = tmp_path / "withheld.jsonl"
+    edited.write_text(withhold(lines, port, cport, [(LAST_ACK, CLOSE)], nothing))
+    events = replayed(edited)
+    made = [(e["old"], e["new"], e["cause"]) for e in events
+            if e["type"] == "state" and e["sport"] == port and e.get("reconstructed")]
+    assert made == [("LAST_ACK", "CLOSE", "sock_diag")]
+    normal = [e for e in events if e["type"] == "explain" and e["code"] == "normal_close"
+              and e["sport"] == port]
+    assert len(normal) == 1 and normal[0]["pid"] == server_pid
+    assert sorted(e["code"] for e in events if e["type"] == "explain") == \
+        sorted(t.codes())
+    assert timeline(events, port, cport) == [
+        "SYN_RECV", "ESTABLISHED", "CLOSE_WAIT", "LAST_ACK", "CLOSE"]
+
+
+def test_remnant_known_from_its_reset(peers, tmp_path):
+    """The server closes first and its hand-over goes unreported; the
+    client then writes, and the remnant answers with a reset: that reset
+    is what tells of the remnant, with no sock_diag question."""
+    rec = tmp_path / "live.jsonl"
+    t, _, cport, server_pid, port = recorded_run(peers, rec, "close-early", 0.5,
+                                                 client_mode="write-twice")
+    live = [json.loads(l) for l in t.stdout.splitlines()]
+    assert "rst_timewait_socket" in t.codes(), t.codes()
+    edited = tmp_path / "withheld.jsonl"
+    edited.write_text(withhold(rec.read_text().splitlines(), port, cport,
+                               [(FIN_WAIT1, FIN_WAIT2), (FIN_WAIT2, CLOSE)], None))
+    events = replayed(edited)
+    made = [(e["old"], e["new"], e["cause"]) for e in events
+            if e["type"] == "state" and e["sport"] == port and e.get("reconstructed")]
+    assert made == [("FIN_WAIT1", "FIN_WAIT2", "rst"), ("FIN_WAIT2", "CLOSE", "rst"),
+                    ("FIN_WAIT2", "CLOSE", "rst")], made
+    rst = [e for e in events if e["type"] == "explain"
+           and e["code"] == "rst_timewait_socket"]
+    assert len(rst) == 1 and rst[0]["pid"] == server_pid, rst
+    assert "orphaned FIN_WAIT2" in rst[0]["text"]
+    assert sorted(e["code"] for e in events if e["type"] == "explain") == \
+        sorted(t.codes())
+    assert timeline(events, port, cport) == timeline(live, port, cport)

@@ -150,6 +150,8 @@ struct analyzer {
 	__u64 now;
 	__u64 next_tick;
 	__u64 last_tick;	/* the tick before this one (0: none yet) */
+	bool ending;		/* the last tick: every closing socket is looked up */
+	bool remnant_seen;	/* a hand-over known from what the remnant sent */
 	__u64 stuck_ns;
 	/* Closing sockets to look up at this tick (see reconcile()). */
 	struct conn *lookups[RECONCILE_MAX];
@@ -563,7 +565,9 @@ static void tw_begin(struct analyzer *a, struct conn *c)
 		tw_enter_time_wait(a, tw, CAUSE_PEER_FIN, 0);
 		return;
 	}
-	tw_check(a, tw);
+	/* Not while it answers with a reset: it is on its way out. */
+	if (!a->remnant_seen)
+		tw_check(a, tw);
 	if (!tw->tw_cause && !tw->tw_ended && tw->state == S_CLOSING)
 		tw_enter_time_wait(a, tw, CAUSE_INFERRED, 0); /* both FINs were acknowledged */
 }
@@ -652,6 +656,38 @@ static const char *peer_rst_reason(struct analyzer *a, const struct conn *c)
 	return NULL;
 }
 
+/* A full socket still closing here, that a timewait socket may have replaced. */
+static struct conn *closing_conn(struct analyzer *a, const struct conn_tuple *t)
+{
+	struct conn *c = conn_by_tuple(a->conns, t);
+
+	return c && (c->state == S_FIN_WAIT1 || c->state == S_FIN_WAIT2 ||
+		     c->state == S_CLOSING) ? c : NULL;
+}
+
+static void missed_state(struct analyzer *a, struct conn *c, int new, int cause);
+static void on_destroy(struct analyzer *a, struct conn *c);
+
+/*
+ * A timewait socket answered for a tuple whose full socket is still
+ * closing here: the hand-over happened with no event (see reconcile()).
+ * Its steps are made now, known from the reset the remnant sent.
+ */
+static struct conn *tw_unreported(struct analyzer *a, const struct conn_tuple *t)
+{
+	struct conn *c = closing_conn(a, t);
+
+	if (!c)
+		return NULL;
+	if (c->state == S_FIN_WAIT1)
+		missed_state(a, c, S_FIN_WAIT2, CAUSE_RST);
+	a->remnant_seen = true;
+	missed_state(a, c, S_CLOSE, CAUSE_RST);
+	a->remnant_seen = false;
+	on_destroy(a, c);
+	return tw_find(a, t);
+}
+
 static void on_rst_sent_by_timewait(struct analyzer *a, const struct tw_event *e)
 {
 	struct conn_tuple t;
@@ -660,6 +696,8 @@ static void on_rst_sent_by_timewait(struct analyzer *a, const struct tw_event *e
 
 	conn_tuple_of_event(&t, e);
 	tw = tw_find(a, &t);
+	if (!tw)
+		tw = tw_unreported(a, &t);
 	if (!tw) {
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.t = t;
@@ -971,6 +1009,9 @@ bool analyzer_timewait_owner(struct analyzer *a, struct tw_event *e)
 		return false;
 	conn_tuple_of_event(&t, e);
 	tw = tw_find(a, &t);
+	/* Or the full socket, if the hand-over was not reported. */
+	if (!tw)
+		tw = closing_conn(a, &t);
 	if (!tw || !tw->pid)
 		return false;
 	e->pid = tw->pid;
@@ -1234,11 +1275,11 @@ static __u8 owner_how_of(const struct conn *c)
 }
 
 /* The kernel did new with no event: made one, reported and applied as if seen. */
-static void missed_state(struct analyzer *a, struct conn *c, int new)
+static void missed_state(struct analyzer *a, struct conn *c, int new, int cause)
 {
 	struct tw_event e;
 
-	synthetic_state(&e, a, c, c->state, new, CAUSE_SOCK_DIAG);
+	synthetic_state(&e, a, c, c->state, new, cause);
 	e.skaddr = c->sk & 1 ? 0 : c->sk;	/* odd: a key made at attach */
 	e.owner_how = owner_how_of(c);
 	if (a->ops.event)
@@ -1267,8 +1308,9 @@ static int doubling(__u64 age)
 
 /*
  * A closing socket that has waited on its peer for 1, 2, 4, 8... s is
- * looked up at each doubling: one that really waits on a silent peer
- * costs a netlink round trip per doubling, not one per tick.
+ * looked up at each doubling, and once more when tracing ends: one that
+ * really waits on a silent peer costs a netlink round trip per doubling,
+ * not one per tick.
  */
 static bool reconcile_due(const struct analyzer *a, const struct conn *c)
 {
@@ -1279,6 +1321,9 @@ static bool reconcile_due(const struct analyzer *a, const struct conn *c)
 		return false;
 	if (age < RECONCILE_NS)
 		return false;
+	/* The timelines are about to be written: make them right. */
+	if (a->ending)
+		return true;
 	before = a->last_tick > c->since ? a->last_tick - c->since : 0;
 	return before < RECONCILE_NS || doubling(age) > doubling(before);
 }
@@ -1307,7 +1352,7 @@ static void reconcile(struct analyzer *a, struct conn *c)
 	if (!err && d.state == S_LISTEN)
 		err = -ENOENT;
 	if (err == -ENOENT) {
-		missed_state(a, c, S_CLOSE);
+		missed_state(a, c, S_CLOSE, CAUSE_SOCK_DIAG);
 		on_destroy(a, c);
 		return;
 	}
@@ -1321,10 +1366,10 @@ static void reconcile(struct analyzer *a, struct conn *c)
 		 * close, which nothing here shows).
 		 */
 		if (c->state == S_FIN_WAIT1)
-			missed_state(a, c, S_FIN_WAIT2);
+			missed_state(a, c, S_FIN_WAIT2, CAUSE_SOCK_DIAG);
 		if (c->state != S_FIN_WAIT2 && c->state != S_CLOSING)
 			return;
-		missed_state(a, c, S_CLOSE);
+		missed_state(a, c, S_CLOSE, CAUSE_SOCK_DIAG);
 		/* Its FIN went out at close: the remnant has waited since. */
 		tw = tw_find(a, &c->t);
 		if (tw)
@@ -1335,7 +1380,7 @@ static void reconcile(struct analyzer *a, struct conn *c)
 	/* Still a full socket, a step on (shutdown() left it open). */
 	if (c->state == S_FIN_WAIT1 &&
 	    (d.state == S_FIN_WAIT2 || d.state == S_CLOSING))
-		missed_state(a, c, d.state);
+		missed_state(a, c, d.state, CAUSE_SOCK_DIAG);
 }
 
 static void check_stuck(struct conn *c, void *ctx)
@@ -1504,6 +1549,7 @@ static void finish_live(struct conn *c, void *ctx)
 void analyzer_end(struct analyzer *a, __u64 now_ns)
 {
 	a->next_tick = 0;
+	a->ending = true;
 	analyzer_tick(a, now_ns);
 	a->now = now_ns;
 	leak_flush(a, true);
