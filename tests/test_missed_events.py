@@ -9,9 +9,10 @@ kernel's own sock_diag answer about that socket is put where the analyzer
 asks. The replay must then tell the same story from sock_diag alone.
 """
 import json
+import subprocess
 import time
 
-from conftest import Trace, pid_args, run_tcpwatch
+from conftest import TCPWATCH, Trace, pid_args, run_tcpwatch
 
 NS = 1_000_000_000
 # The kernel's numbers for the states, as a recording holds them.
@@ -178,3 +179,31 @@ def test_remnant_known_from_its_reset(peers, tmp_path):
     assert sorted(e["code"] for e in events if e["type"] == "explain") == \
         sorted(t.codes())
     assert timeline(events, port, cport) == timeline(live, port, cport)
+
+
+def test_timeout_known_from_the_call(tmp_path):
+    """data-retrans-timeout with the kernel's CLOSE and error report of the
+    timed-out socket withheld (one timer callback reports both): the
+    application's read() failing with ETIMEDOUT tells what happened."""
+    rec = tmp_path / "live.jsonl"
+    p = subprocess.run([TCPWATCH, "--scenario", "data-retrans-timeout", "--json",
+                        "--record", str(rec)], capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr.decode()
+    live = [json.loads(l) for l in p.stdout.splitlines()]
+    codes = sorted(e["code"] for e in live if e["type"] == "explain")
+    assert "retrans_timeout" in codes, codes
+    recs = [json.loads(l) for l in rec.read_text().splitlines()]
+    err = [r for r in recs if r["type"] == "event" and r["event"] == "error"]
+    assert len(err) == 1 and err[0]["value"] == 110, err      # ETIMEDOUT
+    sk = err[0]["sk"]
+    gone = [r for r in recs if r["type"] == "event" and r["sk"] == sk and (
+        r["event"] == "error" or (r["event"] == "state" and r["newstate"] == CLOSE))]
+    assert len(gone) == 2, gone
+    edited = tmp_path / "withheld.jsonl"
+    edited.write_text("".join(json.dumps(r) + "\n" for r in recs
+                              if not any(r is g for g in gone)))
+    events = replayed(edited)
+    made = [(e["old"], e["new"], e["cause"]) for e in events
+            if e["type"] == "state" and e["sk"] == sk and e.get("reconstructed")]
+    assert made == [("ESTABLISHED", "CLOSE", "call")], made
+    assert sorted(e["code"] for e in events if e["type"] == "explain") == codes

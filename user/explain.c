@@ -95,6 +95,7 @@ static const char *const code_names[CODE_MAX] = {
 static const char *const cause_names[CAUSE_MAX] = {
 	[CAUSE_SOCK_DIAG] = "sock_diag",
 	[CAUSE_PEER_FIN] = "peer_fin",
+	[CAUSE_CALL] = "call",
 	[CAUSE_INFERRED] = "inferred",
 	[CAUSE_EXPIRED] = "expired",
 	[CAUSE_RST] = "rst",
@@ -934,6 +935,18 @@ static void on_call(struct analyzer *a, struct conn *c, const struct tw_event *e
 	char w[64], s[160];
 	int n;
 
+	/*
+	 * ETIMEDOUT from a call: the kernel had given up on the connection,
+	 * which reports CLOSE, then the error. Neither seen: they reached no
+	 * BPF program (see reconcile()); the call says what happened.
+	 */
+	if (err == ETIMEDOUT && !c->err &&
+	    (e->reason == TW_CALL_CONNECT || e->reason == TW_CALL_READ ||
+	     e->reason == TW_CALL_WRITE)) {
+		if (c->state != S_CLOSE)
+			missed_state(a, c, S_CLOSE, CAUSE_CALL);
+		on_error(a, c, ETIMEDOUT);
+	}
 	who(w, sizeof(w), c);
 	conn_str(s, sizeof(s), c);
 	switch (e->reason) {

@@ -48,6 +48,7 @@ enum tw_cause {
 	CAUSE_EXPIRED,		/* the timewait socket is gone: its timer ran out */
 	CAUSE_RST,		/* ended by an RST it sent (TCP_TIMEWAIT_SOCKET) */
 	CAUSE_REUSED,		/* a new connection took the same 4-tuple */
+	CAUSE_CALL,		/* the application's call failed with ETIMEDOUT */
 	CAUSE_MAX,
 };
 
