@@ -45,12 +45,13 @@ def recorded_run(peers, rec, server_mode, wait, client_mode="normal"):
     return t, client.pid, cport, server.pid, port
 
 
-def withhold(lines, sport, dport, steps, answers):
+def withhold(lines, sport, dport, steps, answers, after=NS, inject=()):
     """The recording as if the kernel had not reported the given state
     changes (old, new) of the socket sport -> dport, nor its destroy; what
-    sock_diag said about it goes to the first tick 1 s after its last
-    reported change, where the analyzer asks. answers(first) gives them,
-    from the first answer the live run got (None if it asked nothing)."""
+    sock_diag said about it goes to the first tick `after` ns past its last
+    reported change, where the analyzer asks, after the records of inject
+    (made from that tick). answers(first) gives them, from the first answer
+    the live run got (None if it asked nothing)."""
     recs = [json.loads(l) for l in lines]
     mine = [r for r in recs if r["type"] == "event" and r["sport"] == sport
             and r["dport"] == dport]
@@ -69,9 +70,13 @@ def withhold(lines, sport, dport, steps, answers):
     for r in recs:
         if any(r is g for g in gone) or (about_it(r) and not asked):
             continue
+        due = answers and r["type"] in ("tick", "end") and not asked and \
+            r["ts_ns"] >= last + after
+        if due and inject:
+            out += [f(r) for f in inject] + answers(first)
+            asked = True
         out.append(r)
-        if answers and r["type"] in ("tick", "end") and not asked and \
-                r["ts_ns"] >= last + NS:
+        if due and not inject:
             out += answers(first)
             asked = True
     assert asked or not answers
@@ -207,3 +212,38 @@ def test_timeout_known_from_the_call(tmp_path):
             if e["type"] == "state" and e["sk"] == sk and e.get("reconstructed")]
     assert made == [("ESTABLISHED", "CLOSE", "call")], made
     assert sorted(e["code"] for e in events if e["type"] == "explain") == codes
+
+
+def test_socket_freed_unreported(peers, tmp_path):
+    """The client's hand-over and destroy withheld, and its socket's kernel
+    address taken by a new socket half a second later: the old socket is
+    then known to be freed, and what sock_diag says of it is told at once
+    (before the first lookup a tick would make)."""
+    rec = tmp_path / "live.jsonl"
+    t, client_pid, cport, _, port = recorded_run(peers, rec, "leak", 2)
+    lines = rec.read_text().splitlines()
+    connect = next(json.loads(l) for l in lines if '"event":"state"' in l
+                   and json.loads(l)["dport"] == port and json.loads(l)["oldstate"] == CLOSE)
+
+    def new_socket(tick):
+        # Another connect() on the freed address, just before that tick.
+        return dict(connect, ts_ns=tick["ts_ns"] - 1, dport=connect["dport"] + 1)
+
+    edited = tmp_path / "withheld.jsonl"
+    edited.write_text(withhold(lines, cport, port,
+                               [(FIN_WAIT1, FIN_WAIT2), (FIN_WAIT2, CLOSE)],
+                               lambda first: [first, first], after=NS // 2,
+                               inject=[new_socket]))
+    events = replayed(edited)
+    mine = [e for e in events if e["type"] == "state" and e["sport"] == cport
+            and e["dport"] == port and e.get("reconstructed")]
+    made = [(e["old"], e["new"], e["cause"]) for e in mine]
+    assert made == [("FIN_WAIT1", "FIN_WAIT2", "sock_diag"),
+                    ("FIN_WAIT2", "CLOSE", "sock_diag"),
+                    ("FIN_WAIT2", "TIME_WAIT", "peer_fin")], mine
+    # Found when the address was taken, not a second later.
+    assert mine[0]["ts_ns"] < connect["ts_ns"] + NS, mine[0]
+    assert sorted(e["code"] for e in events if e["type"] == "explain") == \
+        sorted(t.codes())
+    assert timeline(events, cport, port) == [
+        "SYN_SENT", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"]

@@ -96,6 +96,7 @@ static const char *const cause_names[CAUSE_MAX] = {
 	[CAUSE_SOCK_DIAG] = "sock_diag",
 	[CAUSE_PEER_FIN] = "peer_fin",
 	[CAUSE_CALL] = "call",
+	[CAUSE_SK_REUSED] = "sk_reused",
 	[CAUSE_INFERRED] = "inferred",
 	[CAUSE_EXPIRED] = "expired",
 	[CAUSE_RST] = "rst",
@@ -348,12 +349,23 @@ static struct conn *attached(struct analyzer *a, const struct tw_event *e)
 	return c;
 }
 
+static void end_unreported(struct analyzer *a, struct conn *c);
+
 static struct conn *track(struct analyzer *a, const struct tw_event *e)
 {
 	struct conn *c = conn_find(a->conns, e->skaddr);
 
 	if (!c)
 		c = attached(a, e);
+	/*
+	 * Two live sockets cannot share an address: a new socket where one
+	 * is still open here means that one was freed, unreported. (A socket
+	 * that connects again after a failed connect() is CLOSE by then.)
+	 */
+	if (c && creates_socket(e) && c->nhist && c->state != S_CLOSE) {
+		end_unreported(a, c);
+		c = NULL;
+	}
 	/*
 	 * A transition that creates a socket starts a new connection, unless
 	 * the record only holds the calls that prepared it (setsockopt before
@@ -1352,7 +1364,7 @@ static bool reconcile_due(const struct analyzer *a, const struct conn *c)
  * waits longer than a peer takes to answer is looked up, and what the
  * kernel says stands for the steps it did not report.
  */
-static void reconcile(struct analyzer *a, struct conn *c)
+static bool reconcile(struct analyzer *a, struct conn *c)
 {
 	__u64 closed_at = c->since;
 	struct diag_sock d;
@@ -1367,10 +1379,10 @@ static void reconcile(struct analyzer *a, struct conn *c)
 	if (err == -ENOENT) {
 		missed_state(a, c, S_CLOSE, CAUSE_SOCK_DIAG);
 		on_destroy(a, c);
-		return;
+		return true;
 	}
 	if (err || d.state == c->state)
-		return;
+		return false;
 	/* A timewait socket: the full socket handed over (-> CLOSE) from... */
 	if (timewait_answer(&d)) {
 		/*
@@ -1381,19 +1393,34 @@ static void reconcile(struct analyzer *a, struct conn *c)
 		if (c->state == S_FIN_WAIT1)
 			missed_state(a, c, S_FIN_WAIT2, CAUSE_SOCK_DIAG);
 		if (c->state != S_FIN_WAIT2 && c->state != S_CLOSING)
-			return;
+			return false;
 		missed_state(a, c, S_CLOSE, CAUSE_SOCK_DIAG);
 		/* Its FIN went out at close: the remnant has waited since. */
 		tw = tw_find(a, &c->t);
 		if (tw)
 			tw->first_ts = closed_at;
 		on_destroy(a, c);
-		return;
+		return true;
 	}
 	/* Still a full socket, a step on (shutdown() left it open). */
 	if (c->state == S_FIN_WAIT1 &&
 	    (d.state == S_FIN_WAIT2 || d.state == S_CLOSING))
 		missed_state(a, c, d.state, CAUSE_SOCK_DIAG);
+	return false;
+}
+
+/*
+ * c's socket is gone (its address was taken by a new one) with no event
+ * to say how: a closing one is looked up as above; whatever is left of
+ * it ends here.
+ */
+static void end_unreported(struct analyzer *a, struct conn *c)
+{
+	if ((c->state == S_FIN_WAIT1 || c->state == S_CLOSING ||
+	     c->state == S_LAST_ACK) && reconcile(a, c))
+		return;
+	missed_state(a, c, S_CLOSE, CAUSE_SK_REUSED);
+	on_destroy(a, c);
 }
 
 static void check_stuck(struct conn *c, void *ctx)

@@ -49,6 +49,7 @@ enum tw_cause {
 	CAUSE_RST,		/* ended by an RST it sent (TCP_TIMEWAIT_SOCKET) */
 	CAUSE_REUSED,		/* a new connection took the same 4-tuple */
 	CAUSE_CALL,		/* the application's call failed with ETIMEDOUT */
+	CAUSE_SK_REUSED,	/* a new socket took its kernel address: it was freed */
 	CAUSE_MAX,
 };
 
