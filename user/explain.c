@@ -1312,17 +1312,17 @@ static void missed_state(struct analyzer *a, struct conn *c, int new, int cause)
 	on_state(a, c, &e);
 }
 
-/*
- * Whether sock_diag answered for a timewait socket. Its timer says so; a
- * recording has no timer, and there an orphaned FIN_WAIT2 socket (no
- * inode) is taken for one: the kernel keeps it a full socket only when
- * net.ipv4.tcp_fin_timeout exceeds 60 s.
- */
+/* Whether sock_diag answered for a timewait socket: its timer says so. */
 static bool timewait_answer(const struct diag_sock *d)
 {
-	if (d->state == S_TIME_WAIT || d->timer == DIAG_TIMER_TIMEWAIT)
-		return true;
-	return d->timer == DIAG_TIMER_OFF && !d->inode && d->state == S_FIN_WAIT2;
+	return d->state == S_TIME_WAIT || d->timer == DIAG_TIMER_TIMEWAIT;
+}
+
+/* The closing states the peer's answer ends: worth a look when they last. */
+static bool waits_on_peer(const struct conn *c)
+{
+	return c->state == S_FIN_WAIT1 || c->state == S_CLOSING ||
+	       c->state == S_LAST_ACK;
 }
 
 /* log2 of whole seconds, for ages of RECONCILE_NS and more. */
@@ -1341,10 +1341,7 @@ static bool reconcile_due(const struct analyzer *a, const struct conn *c)
 {
 	__u64 age = a->now - c->since, before;
 
-	if (c->state != S_FIN_WAIT1 && c->state != S_CLOSING &&
-	    c->state != S_LAST_ACK)
-		return false;
-	if (age < RECONCILE_NS)
+	if (!waits_on_peer(c) || age < RECONCILE_NS)
 		return false;
 	/* The timelines are about to be written: make them right. */
 	if (a->ending)
@@ -1416,8 +1413,7 @@ static bool reconcile(struct analyzer *a, struct conn *c)
  */
 static void end_unreported(struct analyzer *a, struct conn *c)
 {
-	if ((c->state == S_FIN_WAIT1 || c->state == S_CLOSING ||
-	     c->state == S_LAST_ACK) && reconcile(a, c))
+	if (waits_on_peer(c) && reconcile(a, c))
 		return;
 	missed_state(a, c, S_CLOSE, CAUSE_SK_REUSED);
 	on_destroy(a, c);

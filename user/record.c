@@ -289,8 +289,8 @@ void record_diag(void *ctx, const struct diag_query *q, const struct diag_answer
 	fprintf(f, ",\"sport\":%u", q->sport);
 	put_addr(f, "daddr", q->family, q->daddr);
 	fprintf(f, ",\"dport\":%u,\"ret\":%d,\"state\":%d,\"expires_ms\":%u,"
-		"\"rqueue\":%u,\"wqueue\":%u,\"inode\":%llu}\n", q->dport, a->ret,
-		a->sock.state, a->sock.expires_ms, a->sock.rqueue, a->sock.wqueue,
-		(unsigned long long)a->sock.inode);
+		"\"rqueue\":%u,\"wqueue\":%u,\"inode\":%llu,\"timer\":%u}\n",
+		q->dport, a->ret, a->sock.state, a->sock.expires_ms, a->sock.rqueue,
+		a->sock.wqueue, (unsigned long long)a->sock.inode, a->sock.timer);
 	line_end(r);
 }

@@ -578,7 +578,7 @@ static bool parse_snapshot(struct replay *r, const struct line *l,
 static bool parse_diag(struct replay *r, const struct line *l, struct answer *a)
 {
 	const char *kind;
-	__u32 family = 0, sport = 0, dport = 0, state;
+	__u32 family = 0, sport = 0, dport = 0, state, timer = DIAG_TIMER_OFF;
 	__s32 ret;
 
 	memset(a, 0, sizeof(*a));
@@ -605,6 +605,11 @@ static bool parse_diag(struct replay *r, const struct line *l, struct answer *a)
 	    !get_u32(r, l, K_WQUEUE, ~0U, &a->a.sock.wqueue) ||
 	    !get_u64(r, l, K_INODE, ~0ULL, &a->a.sock.inode))
 		return false;
+	/* Written since the analyzer tells a timewait socket by it; else off. */
+	if (l->field[K_TIMER] &&
+	    !get_u32(r, l, K_TIMER, DIAG_TIMER_MAX - 1, &timer))
+		return false;
+	a->a.sock.timer = (__u8)timer;
 	a->q.family = (__u16)family;
 	a->q.dport = (__u16)dport;
 	a->a.sock.state = (int)state;
