@@ -167,6 +167,11 @@ def hostile_lines(good_event):
         (b'{"type":"event","event":"bogus"}', 'field "event"'),
         (json.dumps(dict(ev, comm_hex="zz")).encode(), 'field "comm_hex"'),
         (json.dumps(dict(ev, reason_name="x; rm -rf")).encode(), "reason_name"),
+        (json.dumps({"type": "diag", "query": "lookup", "netns": ev["netns"],
+                     "family": 2, "saddr": "127.0.0.1", "sport": 1,
+                     "daddr": "127.0.0.1", "dport": 2, "ret": 0, "state": 5,
+                     "expires_ms": 0, "rqueue": 0, "wqueue": 0, "inode": 0,
+                     "timer": 9}).encode(), 'field "timer"'),
     ]
 
 
