@@ -23,6 +23,7 @@
 #define TRACEFS_EVENTS	"/sys/kernel/tracing/events"
 #define START_TIMEOUT_MS	60000	/* loading takes seconds under emulation */
 #define STOP_TIMEOUT_MS		30000
+#define AWAIT_TIMEOUT_MS	10000	/* for the kernel to finish an exchange */
 #define SHOWN_LINES		150	/* of a failing run's output */
 
 #define TEST(name) void test_##name(struct tctx *t, const struct mode *m);
@@ -324,6 +325,26 @@ static void check_summary(struct tctx *t, const struct tw_run *r)
 	CHECK(t, ev_int(last, "lost") == 0, "events lost: %lld", ev_int(last, "lost"));
 	CHECK(t, ev_int(last, "malformed") == 0, "malformed events: %lld",
 	      ev_int(last, "malformed"));
+}
+
+bool tw_await(struct tctx *t, const char *type, int port, int n)
+{
+	const struct ev *e[64];
+	char why[256];
+
+	for (int waited = 0; waited <= AWAIT_TIMEOUT_MS; waited += 20) {
+		struct events so_far = { 0 };
+		int got = 0;
+
+		/* Flushed a poll at a time, whole lines: what is there parses. */
+		if (!events_load(&so_far, t->tw.out_path, why, sizeof(why)))
+			got = events_select(&so_far, type, port, e, 64);
+		events_free(&so_far);
+		if (got >= n)
+			return true;
+		sleep_ms(20);
+	}
+	return false;
 }
 
 bool tw_stop(struct tctx *t)

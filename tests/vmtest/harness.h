@@ -64,6 +64,15 @@ bool kernel_has(enum kfeature f);
 bool tw_start(struct tctx *t, const struct mode *m, const char *pids);
 
 /*
+ * Wait until tcpwatch has written n kernel events of type on port (or ten
+ * seconds have passed: false, and the test's checks say what is missing).
+ * A peer's result comes when its last call returns, not when the kernel is
+ * done: a loopback close's last segments may be processed later, by
+ * ksoftirqd, and would miss a tcpwatch stopped at once.
+ */
+bool tw_await(struct tctx *t, const char *type, int port, int n);
+
+/*
  * Stop it (SIGINT) and read what it printed into t->tw. Checks what every
  * run must show: exit status 0; the start line in the mode asked for; no
  * message but "this kernel has no tracepoint" for a hook this kernel really

@@ -78,7 +78,11 @@ void test_normal_close(struct tctx *t, const struct mode *m)
 		goto out;
 	port = peer_listen(t, &server);
 	if (!port || !peer_connect(t, &client, port) || !peer_result(t, &client, &c) ||
-	    !peer_result(t, &server, &s) || !tw_stop(t))
+	    !peer_result(t, &server, &s))
+		goto out;
+	/* Listener, child, client: the exchange is over once the three are freed. */
+	tw_await(t, "destroy", port, 3);
+	if (!tw_stop(t))
 		goto out;
 	if (!CHECK(t, !c.connect_err && !c.send_err && s.read_eof,
 		   "the exchange failed: connect %d, send %d, server read to EOF %d",
