@@ -39,6 +39,17 @@ def test_normal_close(peers, trace):
 
 
 
+def test_text_output_says_how_a_transition_was_reconstructed(peers, trace):
+    t, port, cport, *_ = pair(peers, trace, "normal", "normal", json_output=False)
+    mine = [l for l in t.stdout.decode().splitlines() if "127.0.0.1:%d " % cport in l]
+    rebuilt = [l for l in mine if "(reconstructed" in l]
+    # The client's socket handed over after the server's FIN: that is how it is known.
+    assert len(rebuilt) == 1, mine
+    assert rebuilt[0].endswith("FIN_WAIT2 -> TIME_WAIT (reconstructed: from the peer's FIN)")
+    # What the kernel reported is shown as it is.
+    assert any(l.endswith("ESTABLISHED -> FIN_WAIT1") for l in mine), mine
+
+
 def test_time_wait_confirmed_with_sock_diag(peers, trace):
     """Only the client traced: nothing tells that the server sent its FIN,
     so the kernel is asked, and says how long the TIME_WAIT has left."""

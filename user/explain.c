@@ -113,6 +113,23 @@ const char *explain_cause_name(int cause)
 	return cause > 0 && cause < CAUSE_MAX ? cause_names[cause] : "unknown";
 }
 
+/* The same, for the text output: how the transition is known. */
+static const char *const cause_texts[CAUSE_MAX] = {
+	[CAUSE_SOCK_DIAG] = "sock_diag showed it",
+	[CAUSE_PEER_FIN] = "from the peer's FIN",
+	[CAUSE_CALL] = "the call timed out",
+	[CAUSE_SK_REUSED] = "a new socket took its address",
+	[CAUSE_INFERRED] = "both FINs were acknowledged",
+	[CAUSE_EXPIRED] = "gone from sock_diag",
+	[CAUSE_RST] = "its timewait socket sent a reset",
+	[CAUSE_REUSED] = "a new connection took its 4-tuple",
+};
+
+const char *explain_cause_text(int cause)
+{
+	return cause > 0 && cause < CAUSE_MAX ? cause_texts[cause] : "how is not known";
+}
+
 struct recent_rst {
 	struct conn_tuple t;	/* the sender's view */
 	__u32 reason;

@@ -54,6 +54,8 @@ enum tw_cause {
 };
 
 const char *explain_cause_name(int cause);
+/* A few words for the text output: "from the peer's FIN". */
+const char *explain_cause_text(int cause);
 
 #define EXPLAIN_TEXT_MAX	768
 

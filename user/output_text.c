@@ -125,9 +125,13 @@ void event_describe(char *buf, size_t len, const struct tw_event *e)
 
 	switch (e->type) {
 	case TW_EV_STATE:
-		str_join(buf, len, tcp_state_name(e->oldstate), " -> ",
-			 tcp_state_name(e->newstate),
-			 e->flags & TW_F_SYNTHETIC ? " (reconstructed)" : "", NULL);
+		if (e->flags & TW_F_SYNTHETIC)
+			str_join(buf, len, tcp_state_name(e->oldstate), " -> ",
+				 tcp_state_name(e->newstate), " (reconstructed: ",
+				 explain_cause_text((int)e->reason), ")", NULL);
+		else
+			str_join(buf, len, tcp_state_name(e->oldstate), " -> ",
+				 tcp_state_name(e->newstate), NULL);
 		break;
 	case TW_EV_RST_SENT:
 		name = rst_reason_name(e->reason);
