@@ -110,8 +110,12 @@ def test_retransmission_dropped_on_output(netns, trace, hooks):
     timeout = [e for e in t.events
                if e["type"] == "explain" and e["code"] == "retrans_timeout"]
     assert len(timeout) == 1, t.codes()
-    assert ("%d of the attempts never left this host (EPERM: a firewall rule "
-            "on this host dropped them on output)" % len(failed)) in timeout[0]["text"]
+    # Each attempt counted once: those that went out, then those that did not.
+    assert ("after %d retransmission%s went unanswered"
+            % (len(sent), "" if len(sent) == 1 else "s")) in timeout[0]["text"]
+    assert ("%d more attempt%s never left this host (EPERM: a firewall rule on this "
+            "host dropped them on output)" % (len(failed), "" if len(failed) == 1 else "s")
+            ) in timeout[0]["text"]
 
 
 def test_text_output_names_the_failure(netns, trace):

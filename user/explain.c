@@ -800,27 +800,49 @@ static void on_rst_sent(struct analyzer *a, struct conn *c, const struct tw_even
 }
 
 /*
- * The retransmissions that never left this host, as a sentence to add
- * ("" when none did): the kernel says so since 6.17.
+ * Since 6.17 the kernel traces the retransmissions that failed locally too,
+ * and counts them in total_retrans: whether the attempts that never left
+ * can be told from those that went out (a saturated count cannot).
+ */
+static bool drops_counted(const struct conn *c)
+{
+	return c->retrans_failed && c->retrans_failed != UINT16_MAX &&
+	       c->retrans_failed <= c->retrans;
+}
+
+/* The retransmissions that went out: the kernel's count, less the failed. */
+static int retrans_sent(const struct conn *c)
+{
+	return drops_counted(c) ? c->retrans - c->retrans_failed : c->retrans;
+}
+
+/*
+ * The retransmission attempts that never left this host, as a sentence to
+ * add ("" when none did).
  */
 static void local_drops(char *buf, size_t len, const struct conn *c)
 {
-	char name[32];
+	char name[32], why[96];
 
 	buf[0] = '\0';
 	if (!c->retrans_failed)
 		return;
-	snprintf(buf, len, " %s%d of the attempts never left this host (%s%s).",
-		 c->retrans_failed == UINT16_MAX ? "at least " : "",
-		 c->retrans_failed, errno_name(c->retrans_err, name, sizeof(name)),
+	snprintf(why, sizeof(why), "%s%s", errno_name(c->retrans_err, name, sizeof(name)),
 		 c->retrans_err == EPERM ? ": a firewall rule on this host dropped "
 					   "them on output" : "");
+	if (drops_counted(c))
+		snprintf(buf, len, " %d more attempt%s never left this host (%s).",
+			 c->retrans_failed, c->retrans_failed == 1 ? "" : "s", why);
+	else
+		snprintf(buf, len, " %s%d of the attempts never left this host (%s).",
+			 c->retrans_failed == UINT16_MAX ? "at least " : "",
+			 c->retrans_failed, why);
 }
 
 static void on_error(struct analyzer *a, struct conn *c, int err)
 {
 	int before = c->nhist ? last_step(c).old : c->state;
-	char w[64], s[160], drops[128];
+	char w[64], s[160], drops[192];
 
 	c->err = err;
 	who(w, sizeof(w), c);
@@ -849,10 +871,10 @@ static void on_error(struct analyzer *a, struct conn *c, int err)
 		local_drops(drops, sizeof(drops), c);
 		if (before == S_SYN_SENT)
 			explain(a, c, CODE_SYN_TIMEOUT,
-				"connect() by %s (%s) timed out after %d SYN retransmissions: "
+				"connect() by %s (%s) timed out after %d SYN retransmission%s: "
 				"nothing answered (a firewall dropping SYNs, or the host is "
 				"down). How long it tries is net.ipv4.tcp_syn_retries.%s", w, s,
-				c->retrans, drops);
+				retrans_sent(c), retrans_sent(c) == 1 ? "" : "s", drops);
 		else if (c->retrans == 0 || c->rst_sent_reason >= 0)
 			explain(a, c, CODE_KEEPALIVE_TIMEOUT,
 				"The idle connection %s of %s was dropped after keepalive "
@@ -861,10 +883,11 @@ static void on_error(struct analyzer *a, struct conn *c, int err)
 				"stayed ESTABLISHED forever.", s, w);
 		else
 			explain(a, c, CODE_RETRANS_TIMEOUT,
-				"%s gave up on %s after %d retransmissions went unanswered "
+				"%s gave up on %s after %d retransmission%s went unanswered "
 				"(ETIMEDOUT): the peer or the path vanished while data was "
 				"outstanding. The time is set by net.ipv4.tcp_retries2 or "
-				"TCP_USER_TIMEOUT.%s", w, s, c->retrans, drops);
+				"TCP_USER_TIMEOUT.%s", w, s, retrans_sent(c),
+				retrans_sent(c) == 1 ? "" : "s", drops);
 		break;
 	case EHOSTUNREACH:
 	case ENETUNREACH:
