@@ -56,7 +56,8 @@ struct conn {
 	int linger;		/* -2 unknown, -1 off, else seconds */
 	int retrans;
 	__u16 retrans_failed;	/* attempts that did not leave this host (saturates) */
-	__u16 retrans_err;	/* the errno of the last of them */
+	__u8 retrans_err;	/* the errno of the last of them */
+	__u8 retrans_failed_counted; /* of them, those in retrans (saturates) */
 	int rst_sent_reason;	/* -1: none */
 	int err;
 	char comm[TW_COMM_LEN];

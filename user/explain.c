@@ -800,20 +800,20 @@ static void on_rst_sent(struct analyzer *a, struct conn *c, const struct tw_even
 }
 
 /*
- * Since 6.17 the kernel traces the retransmissions that failed locally too,
- * and counts them in total_retrans: whether the attempts that never left
- * can be told from those that went out (a saturated count cannot).
+ * Since 6.17 the kernel traces the retransmissions that failed locally too:
+ * whether those that went out can be counted (a saturated count cannot).
  */
 static bool drops_counted(const struct conn *c)
 {
 	return c->retrans_failed && c->retrans_failed != UINT16_MAX &&
-	       c->retrans_failed <= c->retrans;
+	       c->retrans_failed_counted != UINT8_MAX &&
+	       c->retrans_failed_counted <= c->retrans;
 }
 
-/* The retransmissions that went out: the kernel's count, less the failed. */
+/* The retransmissions that went out: the kernel's count, less its failed. */
 static int retrans_sent(const struct conn *c)
 {
-	return drops_counted(c) ? c->retrans - c->retrans_failed : c->retrans;
+	return drops_counted(c) ? c->retrans - c->retrans_failed_counted : c->retrans;
 }
 
 /*
@@ -1119,12 +1119,20 @@ void analyzer_event(struct analyzer *a, const struct tw_event *e)
 	case TW_EV_RETRANS:
 		a->window_retrans++;
 		if (c) {
-			c->retrans = e->value;
 			if (tw_retrans_failed(e)) {
 				if (c->retrans_failed < UINT16_MAX)
 					c->retrans_failed++;
-				c->retrans_err = (__u16)e->reason;
+				/*
+				 * An attempt the transmit itself refused (a netfilter
+				 * drop: EPERM) is in total_retrans; one given up
+				 * before (EBUSY, EAGAIN, a failed allocation) is not.
+				 */
+				if ((long long)e->value > c->retrans &&
+				    c->retrans_failed_counted < UINT8_MAX)
+					c->retrans_failed_counted++;
+				c->retrans_err = (__u8)e->reason;
 			}
+			c->retrans = e->value;
 		}
 		break;
 	case TW_EV_SYNACK_RETRANS:
