@@ -247,3 +247,53 @@ def test_socket_freed_unreported(peers, tmp_path):
         sorted(t.codes())
     assert timeline(events, cport, port) == [
         "SYN_SENT", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"]
+
+
+def timewait_remnant(cport, port):
+    """What the kernel holds for the client's side: its timewait socket, as
+    ss (sock_diag) shows it, in a diag record; None if it holds none."""
+    out = subprocess.run(["ss", "-tanoH", "state", "time-wait", "sport", "=", ":%d" % cport,
+                          "dport", "=", ":%d" % port], capture_output=True, text=True).stdout
+    if "timewait" not in out:
+        return None
+    secs = out.split("timer:(timewait,")[1].split(",")[0]
+    ms = float(secs[:-3]) * 1000 if secs.endswith("sec") else float(secs.rstrip("ms"))
+    return {"type": "diag", "query": "lookup", "family": 2, "saddr": "127.0.0.1",
+            "sport": cport, "daddr": "127.0.0.1", "dport": port, "ret": 0,
+            "state": 6, "expires_ms": int(ms), "rqueue": 0, "wqueue": 0,
+            "inode": 0, "timer": 3}
+
+
+def test_remnant_found_when_tracing_ends_soon_after(peers, tmp_path):
+    """The client's hand-over withheld and tracing ended 0.3 s later, before
+    any lookup a tick would make: the closing sockets are looked up when
+    tracing ends whatever their age, so the timeline still ends in
+    TIME_WAIT, as the live one did."""
+    rec = tmp_path / "live.jsonl"
+    t, _, cport, _, port = recorded_run(peers, rec, "normal", 0.3)
+    held = timewait_remnant(cport, port)
+    assert held, "the kernel holds no TIME_WAIT for the client"
+    live = [json.loads(l) for l in t.stdout.splitlines()]
+    lines = rec.read_text().splitlines()
+    recs = [json.loads(l) for l in lines]
+    held["netns"] = next(r["netns"] for r in recs if r["type"] == "event")
+    last = max(r["ts_ns"] for r in recs if r["type"] == "event" and r["event"] == "state"
+               and r["sport"] == cport and r["newstate"] == FIN_WAIT1)
+    end = next(r["ts_ns"] for r in recs if r["type"] == "end")
+    assert end - last < NS      # no tick had reason to ask
+    edited = tmp_path / "withheld.jsonl"
+    # The lookup that finds it at the end, then the hand-over's own.
+    edited.write_text(withhold(lines, cport, port,
+                               [(FIN_WAIT1, FIN_WAIT2), (FIN_WAIT2, CLOSE)],
+                               lambda first: [held, held], after=end - last))
+    events = replayed(edited)
+    made = [(e["old"], e["new"], e["cause"]) for e in events if e["type"] == "state"
+            and e["sport"] == cport and e.get("reconstructed")]
+    # The kernel's answer is TIME_WAIT itself: the server's FIN had come.
+    assert made == [("FIN_WAIT1", "FIN_WAIT2", "sock_diag"),
+                    ("FIN_WAIT2", "CLOSE", "sock_diag"),
+                    ("FIN_WAIT2", "TIME_WAIT", "sock_diag")], made
+    assert sorted(e["code"] for e in events if e["type"] == "explain") == \
+        sorted(t.codes())
+    assert timeline(events, cport, port) == timeline(live, cport, port) == [
+        "SYN_SENT", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"]

@@ -1381,19 +1381,25 @@ static int doubling(__u64 age)
 
 /*
  * A closing socket that has waited on its peer for 1, 2, 4, 8... s is
- * looked up at each doubling, and once more when tracing ends: one that
- * really waits on a silent peer costs a netlink round trip per doubling,
- * not one per tick.
+ * looked up at each doubling, and when tracing ends whatever its age: one
+ * that really waits on a silent peer costs a netlink round trip per
+ * doubling, not one per tick.
  */
 static bool reconcile_due(const struct analyzer *a, const struct conn *c)
 {
 	__u64 age = a->now - c->since, before;
 
-	if (!waits_on_peer(c) || age < RECONCILE_NS)
+	if (!waits_on_peer(c))
 		return false;
-	/* The timelines are about to be written: make them right. */
+	/*
+	 * The timelines are about to be written, and no event will come to
+	 * move this one on: a hand-over the kernel did not report a moment
+	 * ago is as real as an old one.
+	 */
 	if (a->ending)
 		return true;
+	if (age < RECONCILE_NS)
+		return false;
 	before = a->last_tick > c->since ? a->last_tick - c->since : 0;
 	return before < RECONCILE_NS || doubling(age) > doubling(before);
 }
