@@ -213,12 +213,18 @@ def pytest_runtest_makereport(item, call):
         return
     for i, t in enumerate(getattr(item, "tcpwatch_traces", [])):
         out = [l.decode(errors="replace") for l in t._out if l.strip()]
-        if len(out) > MAX_FAILURE_LINES:
-            out = out[:MAX_FAILURE_LINES // 2] + ["... %d lines left out ..." % (
-                len(out) - MAX_FAILURE_LINES)] + out[-MAX_FAILURE_LINES // 2:]
-        text = "\n".join(brief(l) if t.json_output else l.rstrip() for l in out)
         rep.sections.append(("tcpwatch #%d stderr" % i, t.stderr))
-        rep.sections.append(("tcpwatch #%d output" % i, text))
+        rep.sections.append(("tcpwatch #%d output" % i, shortened(out, t.json_output)))
+    # Output a test read from a shared run (set by the test: see test_scenarios).
+    for title, out in getattr(item, "tcpwatch_lines", []):
+        rep.sections.append((title, shortened(out, True)))
+
+
+def shortened(out, json_output):
+    if len(out) > MAX_FAILURE_LINES:
+        out = out[:MAX_FAILURE_LINES // 2] + ["... %d lines left out ..." % (
+            len(out) - MAX_FAILURE_LINES)] + out[-MAX_FAILURE_LINES // 2:]
+    return "\n".join(brief(l) if json_output else l.rstrip() for l in out)
 
 
 @pytest.fixture

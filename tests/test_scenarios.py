@@ -99,8 +99,24 @@ class Run:
         return [e["errno"] for e in self.kernel("error")]
 
 
+@pytest.fixture(autouse=True)
+def current_test(request):
+    """The test being run, so that get() can show its scenario if it fails."""
+    global CURRENT
+    CURRENT = request.node
+    yield
+    CURRENT = None
+
+
+CURRENT = None
+
+
 def get(runs, name):
     run = runs[0][name]
+    if CURRENT is not None:
+        CURRENT.tcpwatch_lines = getattr(CURRENT, "tcpwatch_lines", []) + [
+            ("tcpwatch output of scenario %s" % name,
+             [json.dumps(e) for e in run.events + [run.record]])]
     assert run.record["as_expected"], "the application did not see what %s expects" % name
     assert run.record["lost"] == 0
     return run
