@@ -8,6 +8,7 @@
 
 #define FIN_TIMEOUT_S	"2"
 #define PAST_TIMEOUT_MS	2500
+#define RST_BACK_MS	2000	/* the client's FIN out and the RST back */
 
 static void server(struct run *r)
 {
@@ -71,6 +72,14 @@ static void run(struct run *r)
 	expect_eq(r, net_diag(r, ROLE_CLIENT, TCP_CLOSE_WAIT, &client_ep), 1,
 		  "client's connection still in CLOSE_WAIT");
 	step_post(r, ROLE_CLIENT, "stdin-line", 0);
+	/*
+	 * The client's FIN and the server's RST cross the wire after its
+	 * close() returned: the run ends once they have, not with the wire.
+	 */
+	if (!run_reap(r, ROLE_CLIENT))
+		return;
+	expect_eq(r, net_diag_wait(r, ROLE_CLIENT, TCP_LAST_ACK, &client_ep, 0, RST_BACK_MS),
+		  0, "client's LAST_ACK ended by the server's RST");
 }
 
 SCENARIO(fin_wait2_stuck,
