@@ -85,6 +85,13 @@ class Run:
     def transitions(self, sk):
         return [(e["old"], e["new"]) for e in self.kernel("state") if e["sk"] == sk]
 
+    def timeline(self, sk):
+        """As transitions(), with the steps tcpwatch reconstructed from
+        sock_diag where the kernel ran its hook without calling BPF
+        (README, Reliability): each as (old, new, cause or None)."""
+        return [(e["old"], e["new"], e.get("cause")) for e in self.events
+                if e["type"] == "state" and e["sk"] == sk]
+
     def sk_of(self, **match):
         """The kernel socket of the first state event matching all fields."""
         for e in self.kernel("state"):
@@ -256,7 +263,10 @@ def test_close_during_outage(runs):
     r = get(runs, "close-during-outage")
     assert r.codes() == {"orphan_fin_wait1_destroyed"}
     c = r.sk_of(old="ESTABLISHED", new="FIN_WAIT1")
-    assert r.transitions(c)[-1] == ("FIN_WAIT1", "CLOSE")
+    # The orphan's timer destroys it; the kernel sometimes reports neither
+    # that CLOSE nor the destroy, and then sock_diag finds the socket gone.
+    assert r.timeline(c)[-1] in (("FIN_WAIT1", "CLOSE", None),
+                                 ("FIN_WAIT1", "CLOSE", "sock_diag")), r.timeline(c)
     assert len([e for e in r.kernel("retransmit") if e["sk"] == c]) >= 2
     assert not [e for e in r.kernel("error") if e["sk"] == c]
     assert r.actions("client", "close")[0]["ret"] == 0
