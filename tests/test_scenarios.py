@@ -17,6 +17,8 @@ from conftest import ROOT, TCPWATCH
 STUCK = "0.5"   # CLOSE_WAIT/FIN_WAIT2 held for a second counts as stuck here
 # The same run's --report, kept as a test artefact.
 REPORT = os.path.join(ROOT, "build", "test-artifacts", "scenarios-report.json")
+# And its JSON Lines, for reading a failure the report on the console left out.
+STREAM = os.path.join(ROOT, "build", "test-artifacts", "scenarios.jsonl")
 
 
 def netns_list():
@@ -41,6 +43,8 @@ def runs():
     p = subprocess.run([TCPWATCH, "--scenario", "all", "--json", "--stuck", STUCK,
                         "--report", REPORT],
                        capture_output=True, text=True, timeout=600)
+    with open(STREAM, "w", encoding="utf-8") as f:
+        f.write(p.stdout)
     assert p.returncode == 0, p.stderr
     assert "19 scenarios: 19 as expected, 0 not" in p.stderr
     by_name, current = {}, []
