@@ -92,15 +92,19 @@ static const char *const code_names[CODE_MAX] = {
 	[CODE_RST_STORM] = "rst_storm",
 };
 
-static const char *const cause_names[CAUSE_MAX] = {
-	[CAUSE_SOCK_DIAG] = "sock_diag",
-	[CAUSE_PEER_FIN] = "peer_fin",
-	[CAUSE_CALL] = "call",
-	[CAUSE_SK_REUSED] = "sk_reused",
-	[CAUSE_INFERRED] = "inferred",
-	[CAUSE_EXPIRED] = "expired",
-	[CAUSE_RST] = "rst",
-	[CAUSE_REUSED] = "reused",
+/* How a reconstructed transition is known: its JSON name, and a few words for text. */
+static const struct {
+	const char *name;
+	const char *text;
+} causes[CAUSE_MAX] = {
+	[CAUSE_SOCK_DIAG] = { "sock_diag", "sock_diag showed it" },
+	[CAUSE_PEER_FIN] = { "peer_fin", "from the peer's FIN" },
+	[CAUSE_CALL] = { "call", "the call timed out" },
+	[CAUSE_SK_REUSED] = { "sk_reused", "a new socket took its address" },
+	[CAUSE_INFERRED] = { "inferred", "both FINs were acknowledged" },
+	[CAUSE_EXPIRED] = { "expired", "its timer ran out" },
+	[CAUSE_RST] = { "rst", "its timewait socket sent a reset" },
+	[CAUSE_REUSED] = { "reused", "a new connection took its 4-tuple" },
 };
 
 const char *explain_code_name(enum tw_code code)
@@ -110,24 +114,12 @@ const char *explain_code_name(enum tw_code code)
 
 const char *explain_cause_name(int cause)
 {
-	return cause > 0 && cause < CAUSE_MAX ? cause_names[cause] : "unknown";
+	return cause > 0 && cause < CAUSE_MAX ? causes[cause].name : "unknown";
 }
-
-/* The same, for the text output: how the transition is known. */
-static const char *const cause_texts[CAUSE_MAX] = {
-	[CAUSE_SOCK_DIAG] = "sock_diag showed it",
-	[CAUSE_PEER_FIN] = "from the peer's FIN",
-	[CAUSE_CALL] = "the call timed out",
-	[CAUSE_SK_REUSED] = "a new socket took its address",
-	[CAUSE_INFERRED] = "both FINs were acknowledged",
-	[CAUSE_EXPIRED] = "gone from sock_diag",
-	[CAUSE_RST] = "its timewait socket sent a reset",
-	[CAUSE_REUSED] = "a new connection took its 4-tuple",
-};
 
 const char *explain_cause_text(int cause)
 {
-	return cause > 0 && cause < CAUSE_MAX ? cause_texts[cause] : "how is not known";
+	return cause > 0 && cause < CAUSE_MAX ? causes[cause].text : "how is not known";
 }
 
 struct recent_rst {
