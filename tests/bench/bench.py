@@ -311,6 +311,8 @@ class Config:
             return None
         if k == "noop":
             return Tracer(self.name, [str(NOOP)], "stderr")
+        if k == "noop-pid":
+            return Tracer(self.name, [str(NOOP), "--pid-hooks"], "stderr")
         if k.startswith("tcpwatch"):
             argv = [str(TCPWATCH), "--json", "-o", str(path)]
             if k == "tcpwatch-pid-other":
@@ -331,7 +333,7 @@ class Config:
     def expected(self, result):
         """What this configuration should capture, by event type."""
         k = self.kind
-        if k in ("none", "noop"):
+        if k in ("none", "noop", "noop-pid"):
             return None
         if k == "tcpwatch-all":
             return dict(result["expected"])
@@ -344,7 +346,7 @@ class Config:
     def captured(self, path, netns, tracer):
         """(captured in the bench's namespace by type, events processed, lost)."""
         k = self.kind
-        if k == "noop":
+        if k.startswith("noop"):
             return None, sum(p["run_cnt"] for p in tracer.progs), 0
         if k.startswith("tcpwatch"):
             return read_tcpwatch(path, netns, self)
@@ -842,6 +844,9 @@ def build_configs():
     configs = [
         Config("untraced", "untraced", "none"),
         Config("noop", "no-op BPF (floor)", "noop"),
+        # tcpwatch --pid adds the raw syscall tracepoints: every syscall of
+        # every process takes the traced path (the floor of the next but one).
+        Config("noop-pid", "no-op BPF on --pid's hooks (floor)", "noop-pid"),
         Config("tcpwatch-all", "tcpwatch, everything, --json -o", "tcpwatch-all"),
         Config("tcpwatch-pid-other", "tcpwatch --pid (unrelated)", "tcpwatch-pid-other"),
         Config("tcpwatch-pid-self", "tcpwatch --pid (the load)", "tcpwatch-pid-self"),

@@ -4,6 +4,11 @@
  * hooks tcpwatch attaches to when it traces the whole host, with the same
  * program type (tp_btf). What a run costs with these attached is the cost
  * of the tracepoints and of entering BPF, which no tracer can go below.
+ *
+ * With --pid, tcpwatch also attaches to the raw syscall tracepoints (the
+ * socket calls of the traced processes) and to process fork, exec and exit:
+ * noop.c loads the programs below the TCP ones only when asked to, for the
+ * floor of that configuration.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -47,6 +52,38 @@ int BPF_PROG(noop_error_report)
 
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(noop_destroy)
+{
+	return 0;
+}
+
+/* ---- --pid's hooks ---- */
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(noop_sys_enter)
+{
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(noop_sys_exit)
+{
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(noop_fork)
+{
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(noop_exec)
+{
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(noop_exit)
 {
 	return 0;
 }

@@ -2,8 +2,13 @@
 /*
  * Loads and attaches noop.bpf.c, says so on standard error (as tcpwatch's
  * "Tracing ..." line), and holds the programs until SIGINT or SIGTERM.
+ *
+ *   noop              the hooks of tcpwatch tracing the whole host
+ *   noop --pid-hooks  also those it adds with --pid: the raw syscall
+ *                     tracepoints and process fork, exec and exit
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,18 +24,33 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	bool pid_hooks = argc == 2 && !strcmp(argv[1], "--pid-hooks");
 	struct noop_bpf *skel;
 	int err;
 
+	if (argc > 1 && !pid_hooks) {
+		fprintf(stderr, "usage: noop [--pid-hooks]\n");
+		return 2;
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	skel = noop_bpf__open_and_load();
+	skel = noop_bpf__open();
 	if (!skel) {
-		fprintf(stderr, "noop: cannot load the BPF programs: %s\n", strerror(errno));
+		fprintf(stderr, "noop: cannot open the BPF object: %s\n", strerror(errno));
 		return 1;
+	}
+	bpf_program__set_autoload(skel->progs.noop_sys_enter, pid_hooks);
+	bpf_program__set_autoload(skel->progs.noop_sys_exit, pid_hooks);
+	bpf_program__set_autoload(skel->progs.noop_fork, pid_hooks);
+	bpf_program__set_autoload(skel->progs.noop_exec, pid_hooks);
+	bpf_program__set_autoload(skel->progs.noop_exit, pid_hooks);
+	err = noop_bpf__load(skel);
+	if (err) {
+		fprintf(stderr, "noop: cannot load the BPF programs: %s\n", strerror(-err));
+		goto out;
 	}
 	err = noop_bpf__attach(skel);
 	if (err) {
