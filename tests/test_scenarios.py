@@ -239,7 +239,8 @@ def test_syn_timeout(runs):
 def test_host_unreachable(runs):
     r = get(runs, "host-unreachable")
     assert r.codes() == {"host_unreachable"}
-    assert r.errors() == ["EHOSTUNREACH"]
+    # Reported once or twice (the second after CLOSE), as timing has it.
+    assert set(r.errors()) == {"EHOSTUNREACH"} and len(r.errors()) <= 2
     assert not r.kernel("retransmit")
     assert r.actions("client", "connect")[0]["errno"] == "EHOSTUNREACH"
 

@@ -833,7 +833,13 @@ static void local_drops(char *buf, size_t len, const struct conn *c)
 
 static void on_error(struct analyzer *a, struct conn *c, int err)
 {
-	int before = c->nhist ? last_step(c).old : c->state;
+	/*
+	 * The state the error ended: the kernel reports most errors after the
+	 * socket went to CLOSE (tcp_done_with_error), some while it is still
+	 * in the state they end (an ICMP error in SYN_SENT can be reported
+	 * twice, before and after: observed on 6.18).
+	 */
+	int before = c->state == S_CLOSE && c->nhist ? last_step(c).old : c->state;
 	char w[64], s[160], drops[192];
 
 	c->err = err;
