@@ -38,6 +38,10 @@ const volatile bool errors_by_tuple = false;	/* the classic error report: no sk 
 /* Set by the loader once it put a socket in owners_by_inode (after load). */
 bool fd_owners_seeded = false;
 
+/*
+ * A socket's local 4-tuple, and its namespace where that tells sockets
+ * apart: every container has a 127.0.0.1 (see tuple_of()).
+ */
 struct tw_tuple {
 	__u8 saddr[16];
 	__u8 daddr[16];
@@ -45,6 +49,7 @@ struct tw_tuple {
 	__u16 dport;
 	__u16 family;
 	__u16 pad;
+	__u32 netns;
 };
 
 /* Socket inode -> owner, for sockets that existed before attach. */
@@ -98,6 +103,36 @@ struct {
 	__type(value, char[TW_COMM_LEN]);
 } comms SEC(".maps");
 
+/* 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104. */
+static __always_inline bool loopback_addr(const __u8 *a, __u16 family)
+{
+	__u64 hi, lo;
+
+	if (family != AF_INET6)
+		return a[0] == 127;
+	__builtin_memcpy(&hi, a, 8);
+	__builtin_memcpy(&lo, a + 8, 8);
+	if (hi)
+		return false;
+	return lo == bpf_cpu_to_be64(1) ||
+	       (!a[8] && !a[9] && a[10] == 0xff && a[11] == 0xff && a[12] == 127);
+}
+
+/*
+ * The namespace in a key: a loopback connection never leaves its own, so
+ * its tuple is only unique with it. Across a veth the two ends are in two
+ * namespaces, and a key that one end makes for the other (a reset held for
+ * the socket it is addressed to) cannot know the other's: 0 there. The
+ * classic error report carries no namespace: 0 for what it looks up.
+ */
+static __always_inline __u32 key_netns(const struct tw_tuple *t, __u32 netns)
+{
+	if (errors_by_tuple)
+		return 0;
+	return loopback_addr(t->saddr, t->family) ||
+	       loopback_addr(t->daddr, t->family) ? netns : 0;
+}
+
 static __always_inline void tuple_of(struct tw_tuple *t,
 				     const struct tw_event *e)
 {
@@ -107,9 +142,10 @@ static __always_inline void tuple_of(struct tw_tuple *t,
 	t->dport = e->dport;
 	t->family = e->family;
 	t->pad = 0;
+	t->netns = key_netns(t, e->netns);
 }
 
-/* The same connection seen from the other end. */
+/* The same connection seen from the other end (in the same namespace). */
 static __always_inline void tuple_of_peer(struct tw_tuple *t,
 					  const struct tw_event *e)
 {
@@ -119,6 +155,7 @@ static __always_inline void tuple_of_peer(struct tw_tuple *t,
 	t->dport = e->sport;
 	t->family = e->family;
 	t->pad = 0;
+	t->netns = key_netns(t, e->netns);
 }
 
 static __always_inline bool endpoints_wanted(const struct tw_event *e)

@@ -174,6 +174,21 @@ class Peer:
             self.proc.wait()
 
 
+class NetnsPeer(Peer):
+    """A workload process alone in a network namespace of its own (unshare
+    execs it: same pid), where it may change the namespace's sysctls and
+    leave sockets behind without touching the host's; the namespace, and
+    its sockets, go when the process does."""
+
+    def __init__(self, role, mode="-", env=None):
+        env = dict(os.environ, TW_PRIVATE_NETNS="1", **(env or {}))
+        self.proc = subprocess.Popen(
+            ["unshare", "-n", sys.executable, WORKLOAD, role, str(mode), "127.0.0.1"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.hello = self._line()
+        self.pid = self.hello["pid"]
+
+
 @pytest.fixture
 def peers():
     """Workload processes, killed at the end whatever happens."""
@@ -181,6 +196,22 @@ def peers():
 
     def make(role, mode="-", addr="127.0.0.1", env=None):
         p = Peer(role, mode, addr, env)
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.kill()
+
+
+@pytest.fixture
+def netns_peer():
+    """Workload processes in namespaces of their own (NetnsPeer), killed at
+    the end whatever happens."""
+    made = []
+
+    def make(role, mode="-", env=None):
+        p = NetnsPeer(role, mode, env)
         made.append(p)
         return p
 

@@ -2,44 +2,13 @@
 snapshot), and judged at once: a CLOSE_WAIT socket is a leak whose age is
 unknown, without waiting for any event."""
 import json
-import os
-import subprocess
-import sys
 import time
 
-import pytest
+from conftest import KERNEL_TYPES
 
-from conftest import KERNEL_TYPES, WORKLOAD, Peer
-
-FIN_TIMEOUT = 5     # the orphaned FIN_WAIT2 expires this long after the close
-
-
-class NetnsPeer(Peer):
-    """A workload process alone in a network namespace of its own (unshare
-    execs it: same pid), where it may shorten tcp_fin_timeout and leave
-    sockets behind without touching the host's."""
-
-    def __init__(self, role, mode="-"):
-        env = dict(os.environ, TW_PRIVATE_NETNS="1", TW_FIN_TIMEOUT=str(FIN_TIMEOUT))
-        self.proc = subprocess.Popen(
-            ["unshare", "-n", sys.executable, WORKLOAD, role, str(mode), "127.0.0.1"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-        self.hello = self._line()
-        self.pid = self.hello["pid"]
-
-
-@pytest.fixture
-def netns_peer():
-    made = []
-
-    def make(role, mode="-"):
-        p = NetnsPeer(role, mode)
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        p.kill()
+# The orphaned FIN_WAIT2 expires this long after the close (in the peer's namespace).
+FIN_TIMEOUT = 5
+FIN_ENV = {"TW_FIN_TIMEOUT": str(FIN_TIMEOUT)}
 
 
 def printed(t):
@@ -48,7 +17,7 @@ def printed(t):
 
 
 def test_incident_at_attach(netns_peer, trace):
-    server = netns_peer("incident")
+    server = netns_peer("incident", env=FIN_ENV)
     port, peers = server.hello["port"], server.hello["peers"]
     t = trace("--pid", str(server.pid))
     leak = t.wait_for(lambda e: e["type"] == "explain"
@@ -101,7 +70,7 @@ def test_incident_at_attach(netns_peer, trace):
 
 
 def test_snapshot_in_text(netns_peer, trace):
-    server = netns_peer("incident")
+    server = netns_peer("incident", env=FIN_ENV)
     port, peers = server.hello["port"], server.hello["peers"]
     t = trace("--pid", str(server.pid), "--duration", "1", json_output=False)
     t.wait()
@@ -119,7 +88,7 @@ def test_snapshot_in_text(netns_peer, trace):
 
 
 def test_many_close_wait_sockets_are_one_finding(netns_peer, trace):
-    server = netns_peer("leaker", 500)
+    server = netns_peer("leaker", 500, env=FIN_ENV)
     port = server.hello["port"]
     t = trace("--pid", str(server.pid))
     attached = time.monotonic()

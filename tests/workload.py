@@ -249,6 +249,58 @@ def private_netns():
         f.write(os.environ.get("TW_FIN_TIMEOUT", "60"))
 
 
+def netns_pair(mode, addr):
+    """Both ends of one connection, with the 4-tuple the "go" line names
+    ("SERVER_PORT CLIENT_PORT"), in a network namespace of our own: several
+    of these make the same 4-tuple in different namespaces, as containers
+    do on their own loopback. hold: established, until the next line.
+    close: the server closes first (its side keeps TIME_WAIT), the client
+    reads EOF and closes; then waits for a line (the namespace, and its
+    TIME_WAIT, live as long as we do). remnant-rst: the server closes first,
+    the client reads EOF and, once the server's orphan is a timewait remnant
+    in FIN_WAIT2 (run with TW_FIN_TIMEOUT above 60: the orphan stays a full
+    socket for the excess, then hands over), writes: the remnant answers
+    with an RST."""
+    private_netns()
+    say(ready="netns-pair", pid=os.getpid())
+    sport, cport = map(int, wait_go().split())
+    ls = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    ls.bind((addr, sport))
+    ls.listen(1)
+    c = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    c.bind((addr, cport))
+    c.connect((addr, sport))
+    a, _ = ls.accept()
+    if mode == "close":
+        a.close()
+        eof = c.recv(100) == b""
+        c.close()
+        say(closed=eof)
+    elif mode == "remnant-rst":
+        a.close()
+        eof = c.recv(100) == b""
+        remnant = ["ss", "-Htano", "state", "fin-wait-2", "sport = :%d" % sport]
+        deadline = time.monotonic() + 10
+        while "timewait" not in subprocess.run(remnant, capture_output=True,
+                                               text=True).stdout:
+            if time.monotonic() > deadline:
+                sys.exit("no timewait remnant in FIN_WAIT2")
+            time.sleep(0.05)
+        c.send(b"after your close")
+        # Past EOF, read() says nothing of the reset: the next write does.
+        time.sleep(0.1)
+        try:
+            c.send(b"again")
+            reset = False
+        except (ConnectionResetError, BrokenPipeError):
+            reset = True
+        say(closed=eof, reset=reset)
+    else:
+        say(established=True)
+    wait_go()
+    say(result={"mode": mode})
+
+
 def incident(addr):
     """A server already in trouble when tracing starts. On its port, each
     connection tagged by its first byte: W in CLOSE_WAIT (the peer closed,
@@ -405,6 +457,8 @@ def main():
         prefork(addr)
     elif role == "incident":
         incident(addr)
+    elif role == "netns-pair":
+        netns_pair(mode, addr)
     elif role == "leaker":
         leaker(int(mode), addr)
     elif role == "forker":

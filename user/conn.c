@@ -8,6 +8,8 @@
  * tuple reversed).
  */
 #include <errno.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,12 +52,18 @@ static __u64 hash_sk(__u64 sk)
 	return sk;
 }
 
-/* Over the tuple's five words (it has no padding: pad is kept 0). */
+/* The ends: a tuple's first five words (no padding: pad is kept 0). */
+#define TUPLE_ENDS	offsetof(struct conn_tuple, netns)
+
+/*
+ * Over the ends only, not the namespace: the same ends in every namespace
+ * share a chain, where conn_by_tuple() can prefer one namespace to others.
+ */
 static __u64 hash_tuple(const struct conn_tuple *tu)
 {
-	__u64 w[sizeof(*tu) / 8], h = 0;
+	__u64 w[TUPLE_ENDS / 8], h = 0;
 
-	_Static_assert(sizeof(*tu) % 8 == 0, "conn_tuple is whole words");
+	_Static_assert(TUPLE_ENDS % 8 == 0, "a tuple's ends are whole words");
 	memcpy(w, tu, sizeof(w));
 	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
 		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
@@ -356,26 +364,39 @@ int conn_table_index_tuples(struct conn_table *t)
 void conn_set_tuple(struct conn_table *t, struct conn *c,
 		    const struct conn_tuple *tu)
 {
-	if (conn_tuple_eq(&c->t, tu))
+	if (!memcmp(&c->t, tu, sizeof(*tu)))
 		return;
 	tuple_unlink(t, c);
 	c->t = *tu;
 	tuple_link(t, c);
 }
 
-struct conn *conn_by_tuple(struct conn_table *t, const struct conn_tuple *tu)
+static bool same_ends(const struct conn_tuple *a, const struct conn_tuple *b)
 {
+	return !memcmp(a, b, TUPLE_ENDS);
+}
+
+struct conn *conn_by_tuple(struct conn_table *t, const struct conn_tuple *tu,
+			   bool other_netns)
+{
+	struct conn *other = NULL;
 	__u64 hash;
 	size_t i;
 
 	if (!t->tuples)
 		return NULL;	/* not indexed by tuple (conn_table_index_tuples) */
 	hash = hash_tuple(tu);
-	for (i = hash & t->mask; t->tuples[i].c; i = (i + 1) & t->mask)
-		if (t->tuples[i].hash == hash &&
-		    conn_tuple_eq(&t->tuples[i].c->t, tu))
-			return t->tuples[i].c;
-	return NULL;
+	for (i = hash & t->mask; t->tuples[i].c; i = (i + 1) & t->mask) {
+		struct conn *c = t->tuples[i].c;
+
+		if (t->tuples[i].hash != hash || !same_ends(&c->t, tu))
+			continue;
+		if (conn_tuple_eq(&c->t, tu))
+			return c;
+		if (other_netns && !other)
+			other = c;
+	}
+	return other;
 }
 
 void conn_for_each(struct conn_table *t, void (*fn)(struct conn *c, void *ctx),
@@ -443,6 +464,18 @@ int conn_copy(struct conn *dst, const struct conn *src)
 	return 0;
 }
 
+int conn_copy_in(struct conn_table *t, struct conn *dst, const struct conn *src)
+{
+	__u64 sk = dst->sk;
+	int err;
+
+	tuple_unlink(t, dst);
+	err = conn_copy(dst, src);
+	dst->sk = sk;
+	tuple_link(t, dst);
+	return err;
+}
+
 void conn_hist_free(struct conn *c)
 {
 	free(c->hist_more);
@@ -457,6 +490,7 @@ void conn_tuple_of_event(struct conn_tuple *tu, const struct tw_event *e)
 	tu->sport = e->sport;
 	tu->dport = e->dport;
 	tu->family = e->family;
+	tu->netns = e->netns;
 }
 
 void conn_tuple_reverse(struct conn_tuple *dst, const struct conn_tuple *src)
@@ -467,9 +501,49 @@ void conn_tuple_reverse(struct conn_tuple *dst, const struct conn_tuple *src)
 	dst->sport = src->dport;
 	dst->dport = src->sport;
 	dst->family = src->family;
+	dst->netns = src->netns;
 }
 
 bool conn_tuple_eq(const struct conn_tuple *a, const struct conn_tuple *b)
 {
-	return !memcmp(a, b, sizeof(*a));
+	return same_ends(a, b) &&
+	       (a->netns == b->netns || !a->netns || !b->netns);
+}
+
+bool conn_tuple_is_peer(const struct conn_tuple *tu, const struct conn_tuple *peer)
+{
+	struct conn_tuple rev;
+
+	conn_tuple_reverse(&rev, tu);
+	if (!conn_tuple_loopback(tu))
+		rev.netns = 0;
+	return conn_tuple_eq(&rev, peer);
+}
+
+__u64 conn_tuple_key(const struct conn_tuple *tu)
+{
+	const unsigned char *p = (const unsigned char *)tu;
+	__u64 h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (size_t i = 0; i < sizeof(*tu); i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+/* 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104. */
+static bool loopback_addr(const __u8 *a, __u16 family)
+{
+	static const __u8 v6_loopback[16] = { [15] = 1 };
+	static const __u8 v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (family != AF_INET6)
+		return a[0] == 127;
+	return !memcmp(a, v6_loopback, 16) ||
+	       (!memcmp(a, v4_mapped, 12) && a[12] == 127);
+}
+
+bool conn_tuple_loopback(const struct conn_tuple *tu)
+{
+	return loopback_addr(tu->saddr, tu->family) ||
+	       loopback_addr(tu->daddr, tu->family);
 }

@@ -23,6 +23,12 @@ enum conn_role {
 	ROLE_LISTENER,
 };
 
+/*
+ * A socket's local tuple: its ends, then the network namespace they are in
+ * (every container has a 127.0.0.1: the same ends may be a connection in
+ * each of many namespaces). netns 0: not known (the classic error report
+ * has no socket to read it from), which matches any.
+ */
 struct conn_tuple {
 	__u8 saddr[16];
 	__u8 daddr[16];
@@ -30,6 +36,7 @@ struct conn_tuple {
 	__u16 dport;
 	__u16 family;
 	__u16 pad;
+	__u32 netns;
 };
 
 /* One state change. */
@@ -51,7 +58,6 @@ struct conn {
 	__u64 codes;		/* explanation codes given (bit per code) */
 	__u64 tw_expires_at;	/* timewait: when sock_diag says it goes (0: not known) */
 	struct conn_tuple t;
-	__u32 netns;
 	__u32 pid;
 	int linger;		/* -2 unknown, -1 off, else seconds */
 	int retrans;
@@ -105,8 +111,13 @@ int conn_table_index_tuples(struct conn_table *t);
 /* Set c's tuple (c is in t). */
 void conn_set_tuple(struct conn_table *t, struct conn *c,
 		    const struct conn_tuple *tu);
-/* A live connection with this local tuple, or NULL (also if t has no index). */
-struct conn *conn_by_tuple(struct conn_table *t, const struct conn_tuple *tu);
+/*
+ * A live connection with this local tuple, or NULL (also if t has no
+ * index): in tu's namespace; with other_netns, failing that, in another
+ * one (the first found).
+ */
+struct conn *conn_by_tuple(struct conn_table *t, const struct conn_tuple *tu,
+			   bool other_netns);
 void conn_remove(struct conn_table *t, struct conn *c);
 /* File c under sk instead (it was known by another key); replaces one there. */
 void conn_rekey(struct conn_table *t, struct conn *c, __u64 sk);
@@ -128,11 +139,25 @@ void conn_step_drop(struct conn *c);
  * -ENOMEM leaves dst as it was.
  */
 int conn_copy(struct conn *dst, const struct conn *src);
+/* conn_copy() of src into dst, a connection of t; dst keeps its key (sk). */
+int conn_copy_in(struct conn_table *t, struct conn *dst, const struct conn *src);
 /* Free the history array of a copy made outside a table (conn_copy). */
 void conn_hist_free(struct conn *c);
 
 void conn_tuple_of_event(struct conn_tuple *tu, const struct tw_event *e);
+/* The peer's tuple: the ends swapped, in the same namespace. */
 void conn_tuple_reverse(struct conn_tuple *dst, const struct conn_tuple *src);
+/* The same ends in the same namespace (or one of them not known). */
 bool conn_tuple_eq(const struct conn_tuple *a, const struct conn_tuple *b);
+/* An end on loopback: the peer is in the same namespace, whatever happens. */
+bool conn_tuple_loopback(const struct conn_tuple *tu);
+/*
+ * Whether peer, a tuple seen at the other end, is that of tu's peer: tu's
+ * ends swapped, in tu's namespace or, unless they are loopback, another
+ * (across a veth).
+ */
+bool conn_tuple_is_peer(const struct conn_tuple *tu, const struct conn_tuple *peer);
+/* A hash of the whole tuple, namespace included; never 0. */
+__u64 conn_tuple_key(const struct conn_tuple *tu);
 
 #endif

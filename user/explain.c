@@ -191,7 +191,8 @@ struct analyzer *analyzer_new(const struct tw_options *o,
 	a->stuck_ns = (__u64)(o->stuck * NS);
 	a->conns = conn_table_new(CONN_CAPACITY, CONN_EVICT);
 	a->tws = conn_table_new(TW_CAPACITY, TW_EVICT);
-	if (!a->conns || !a->tws || conn_table_index_tuples(a->conns)) {
+	if (!a->conns || !a->tws || conn_table_index_tuples(a->conns) ||
+	    conn_table_index_tuples(a->tws)) {
 		analyzer_free(a);
 		return NULL;
 	}
@@ -284,23 +285,13 @@ static void explain_many(struct analyzer *a, const struct leak_owner *o,
 
 /* ---- connections --------------------------------------------------------- */
 
-static __u64 tuple_key(const struct conn_tuple *t)
-{
-	const unsigned char *p = (const unsigned char *)t;
-	__u64 h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < sizeof(*t); i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h ? h : 1;
-}
-
 /*
  * A socket present at attach is known by its tuple until an event gives its
  * kernel address. Kernel addresses have the top bit set: no clash.
  */
 static __u64 attach_key(const struct conn_tuple *t)
 {
-	return tuple_key(t) >> 1 | 1;
+	return conn_tuple_key(t) >> 1 | 1;
 }
 
 static bool creates_socket(const struct tw_event *e)
@@ -325,7 +316,8 @@ static void conn_adopt(struct analyzer *a, struct conn *c,
 		conn_tuple_of_event(&t, e);
 		conn_set_tuple(a->conns, c, &t);
 	}
-	c->netns = e->netns;
+	if (e->netns)
+		c->t.netns = e->netns;	/* not part of the index's hash */
 	if (e->pid && !c->pid) {
 		c->pid = e->pid;
 		memcpy(c->comm, e->comm, sizeof(c->comm));
@@ -347,7 +339,7 @@ static struct conn *attached(struct analyzer *a, const struct tw_event *e)
 		return NULL;
 	conn_tuple_of_event(&t, e);
 	c = conn_find(a->conns, attach_key(&t));
-	if (!c || !c->at_attach || !conn_tuple_eq(&c->t, &t) || c->netns != e->netns)
+	if (!c || !c->at_attach || !conn_tuple_eq(&c->t, &t))
 		return NULL;
 	a->attach_left--;
 	if (creates_socket(e)) {
@@ -405,11 +397,27 @@ static struct conn_step last_step(const struct conn *c)
 
 /* ---- TIME_WAIT ------------------------------------------------------------ */
 
-static struct conn *tw_find(struct analyzer *a, const struct conn_tuple *t)
+/*
+ * The timewait remnant of tuple t, or NULL; with other_netns, failing one
+ * in t's namespace, one in another (see peer_netns()).
+ */
+static struct conn *tw_find(struct analyzer *a, const struct conn_tuple *t,
+			    bool other_netns)
 {
-	struct conn *tw = conn_find(a->tws, tuple_key(t));
+	struct conn *tw = conn_by_tuple(a->tws, t, other_netns);
 
-	return tw && !tw->tw_ended && conn_tuple_eq(&tw->t, t) ? tw : NULL;
+	return tw && !tw->tw_ended ? tw : NULL;
+}
+
+/*
+ * Whether the peer of a connection whose tuple is t may be in another
+ * namespace: across a veth, yes; over loopback, never (every container has
+ * a 127.0.0.1 of its own, so the reversed tuple in another namespace is
+ * somebody else's connection).
+ */
+static bool peer_netns(const struct conn_tuple *t)
+{
+	return !conn_tuple_loopback(t);
 }
 
 /* A state change of c that no hook reported, made by tcpwatch. */
@@ -430,7 +438,7 @@ static void synthetic_state(struct tw_event *e, const struct analyzer *a,
 	e->sport = c->t.sport;
 	e->dport = c->t.dport;
 	e->family = c->t.family;
-	e->netns = c->netns;
+	e->netns = c->t.netns;
 }
 
 /* A reconstructed transition of the timewait socket, reported like any other. */
@@ -518,7 +526,7 @@ static bool tw_is_ended(const struct conn *tw)
 
 static int tw_lookup(const struct conn *tw, struct diag_sock *d)
 {
-	return sockdiag_lookup(tw->netns, tw->t.family, tw->t.saddr, tw->t.sport,
+	return sockdiag_lookup(tw->t.netns, tw->t.family, tw->t.saddr, tw->t.sport,
 			       tw->t.daddr, tw->t.dport, d);
 }
 
@@ -554,11 +562,9 @@ static bool tw_outlived(const struct analyzer *a, const struct conn *tw)
 /* The full socket handed over to a timewait socket (FIN_WAIT2/CLOSING -> CLOSE). */
 static void tw_begin(struct analyzer *a, struct conn *c)
 {
-	struct conn *tw = conn_new(a->tws, tuple_key(&c->t));
+	struct conn *tw = conn_new(a->tws, conn_tuple_key(&c->t));
 	struct conn *peer;
 	struct conn_tuple rev;
-
-	__u64 key;
 
 	if (!tw)
 		return;
@@ -567,12 +573,10 @@ static void tw_begin(struct analyzer *a, struct conn *c)
 	 * timeline, less the full socket's hand-over to CLOSE. Until sock_diag
 	 * says TIME_WAIT, the remnant is where the socket was.
 	 */
-	key = tw->sk;
-	if (conn_copy(tw, c)) {
+	if (conn_copy_in(a->tws, tw, c)) {
 		conn_remove(a->tws, tw);
 		return;
 	}
-	tw->sk = key;
 	conn_step_drop(tw);
 	tw->state = last_step(c).old;
 	tw->first_ts = tw->since = a->now;
@@ -582,7 +586,7 @@ static void tw_begin(struct analyzer *a, struct conn *c)
 	 * is asked only otherwise, and once the TIME_WAIT should be over.
 	 */
 	conn_tuple_reverse(&rev, &c->t);
-	peer = conn_by_tuple(a->conns, &rev);
+	peer = conn_by_tuple(a->conns, &rev, peer_netns(&rev));
 	if (peer && peer->state == S_LAST_ACK) {
 		tw_enter_time_wait(a, tw, CAUSE_PEER_FIN, 0);
 		return;
@@ -638,7 +642,7 @@ static void on_state(struct analyzer *a, struct conn *c, const struct tw_event *
 	if (old == S_CLOSE_WAIT && new == S_LAST_ACK) {
 		/* Our FIN reaches the peer's FIN_WAIT2 remnant: TIME_WAIT now. */
 		conn_tuple_reverse(&rev, &c->t);
-		tw = tw_find(a, &rev);
+		tw = tw_find(a, &rev, peer_netns(&rev));
 		if (tw && tw->state != S_TIME_WAIT && tw_outlived(a, tw))
 			tw_end(a, tw, CAUSE_EXPIRED);
 		else if (tw && tw->state != S_TIME_WAIT)
@@ -646,7 +650,7 @@ static void on_state(struct analyzer *a, struct conn *c, const struct tw_event *
 	}
 	if ((old == S_SYN_SENT && new == S_ESTABLISHED) ||
 	    (old == S_LISTEN && new == S_SYN_RECV)) {
-		tw = tw_find(a, &c->t);
+		tw = tw_find(a, &c->t, false);
 		if (tw)
 			tw_end(a, tw, CAUSE_REUSED);
 	}
@@ -666,22 +670,29 @@ static void remember_rst(struct analyzer *a, const struct tw_event *e)
 /* Why the peer reset us, if we saw it send the RST. */
 static const char *peer_rst_reason(struct analyzer *a, const struct conn *c)
 {
-	struct conn_tuple rev;
+	const struct recent_rst *other = NULL;
+	struct conn_tuple rev, anywhere;
 
 	conn_tuple_reverse(&rev, &c->t);
+	anywhere = rev;
+	anywhere.netns = 0;
 	for (unsigned int i = 0; i < RECENT_RSTS && i < a->nrsts; i++) {
 		const struct recent_rst *r = &a->rsts[(a->nrsts - 1 - i) % RECENT_RSTS];
 
-		if (conn_tuple_eq(&r->t, &rev))
-			return r->has_reason ? rst_reason_name(r->reason) : NULL;
+		if (conn_tuple_eq(&r->t, &rev)) {
+			other = r;
+			break;
+		}
+		if (!other && peer_netns(&rev) && conn_tuple_eq(&r->t, &anywhere))
+			other = r;	/* unless one comes from our own namespace */
 	}
-	return NULL;
+	return other && other->has_reason ? rst_reason_name(other->reason) : NULL;
 }
 
 /* A full socket still closing here, that a timewait socket may have replaced. */
 static struct conn *closing_conn(struct analyzer *a, const struct conn_tuple *t)
 {
-	struct conn *c = conn_by_tuple(a->conns, t);
+	struct conn *c = conn_by_tuple(a->conns, t, false);
 
 	return c && (c->state == S_FIN_WAIT1 || c->state == S_FIN_WAIT2 ||
 		     c->state == S_CLOSING) ? c : NULL;
@@ -707,7 +718,7 @@ static struct conn *tw_unreported(struct analyzer *a, const struct conn_tuple *t
 	missed_state(a, c, S_CLOSE, CAUSE_RST);
 	a->remnant_seen = false;
 	on_destroy(a, c);
-	return tw_find(a, t);
+	return tw_find(a, t, false);
 }
 
 static void on_rst_sent_by_timewait(struct analyzer *a, const struct tw_event *e)
@@ -717,7 +728,7 @@ static void on_rst_sent_by_timewait(struct analyzer *a, const struct tw_event *e
 	char w[64], s[160];
 
 	conn_tuple_of_event(&t, e);
-	tw = tw_find(a, &t);
+	tw = tw_find(a, &t, false);
 	if (!tw)
 		tw = tw_unreported(a, &t);
 	if (!tw) {
@@ -938,7 +949,7 @@ static void on_synack_retrans(struct analyzer *a, struct conn *c)
 
 	who(w, sizeof(w), c);
 	conn_str(s, sizeof(s), c);
-	if (!sockdiag_lookup(c->netns, c->t.family, c->t.saddr, c->t.sport,
+	if (!sockdiag_lookup(c->t.netns, c->t.family, c->t.saddr, c->t.sport,
 			     c->t.daddr, 0, &d) &&
 	    d.state == S_LISTEN)
 		snprintf(q, sizeof(q), " (%u connections wait, backlog %u)", d.rqueue,
@@ -972,7 +983,7 @@ static void on_destroy(struct analyzer *a, struct conn *c)
 	 * Handed over to a timewait socket: its record finishes the timeline
 	 * (or did, if sock_diag found it gone already).
 	 */
-	tw = conn_find(a->tws, tuple_key(&c->t));
+	tw = conn_find(a->tws, conn_tuple_key(&c->t));
 	if (!tw || tw->id != c->id)
 		conn_finished(a, c);
 	conn_remove(a->conns, c);
@@ -1059,7 +1070,7 @@ static struct conn *error_owner(struct analyzer *a, const struct tw_event *e)
 	struct conn_tuple t;
 
 	conn_tuple_of_event(&t, e);
-	return conn_by_tuple(a->conns, &t);
+	return conn_by_tuple(a->conns, &t, false);
 }
 
 bool analyzer_timewait_owner(struct analyzer *a, struct tw_event *e)
@@ -1071,7 +1082,7 @@ bool analyzer_timewait_owner(struct analyzer *a, struct tw_event *e)
 	    e->owner_how != TW_OWNER_NONE)
 		return false;
 	conn_tuple_of_event(&t, e);
-	tw = tw_find(a, &t);
+	tw = tw_find(a, &t, false);
 	/* Or the full socket, if the hand-over was not reported. */
 	if (!tw)
 		tw = closing_conn(a, &t);
@@ -1420,7 +1431,7 @@ static bool reconcile(struct analyzer *a, struct conn *c)
 	struct conn *tw;
 	int err;
 
-	err = sockdiag_lookup(c->netns, c->t.family, c->t.saddr, c->t.sport,
+	err = sockdiag_lookup(c->t.netns, c->t.family, c->t.saddr, c->t.sport,
 			      c->t.daddr, c->t.dport, &d);
 	/* With no connection left, the listener on the port answers. */
 	if (!err && d.state == S_LISTEN)
@@ -1445,7 +1456,7 @@ static bool reconcile(struct analyzer *a, struct conn *c)
 			return false;
 		missed_state(a, c, S_CLOSE, CAUSE_SOCK_DIAG);
 		/* Its FIN went out at close: the remnant has waited since. */
-		tw = tw_find(a, &c->t);
+		tw = tw_find(a, &c->t, false);
 		if (tw)
 			tw->first_ts = closed_at;
 		on_destroy(a, c);
@@ -1590,13 +1601,12 @@ void analyzer_snapshot(struct analyzer *a, const struct snapshot_sock *s)
 	struct conn *c;
 
 	a->now = s->ts_ns;
-	c = timewait ? conn_new(a->tws, tuple_key(&s->t)) :
+	c = timewait ? conn_new(a->tws, conn_tuple_key(&s->t)) :
 		       conn_new(a->conns, attach_key(&s->t));
 	if (!c)
 		return;
 	a->attach_left += !timewait;
 	conn_set_tuple(timewait ? a->tws : a->conns, c, &s->t);
-	c->netns = s->netns;
 	c->pid = s->pid;
 	memcpy(c->comm, s->comm, sizeof(c->comm));
 	c->role = ROLE_UNKNOWN;
@@ -1614,8 +1624,8 @@ void analyzer_snapshot(struct analyzer *a, const struct snapshot_sock *s)
 		c->tw_expires_at = s->expires_ms ?
 				   s->ts_ns + s->expires_ms * 1000000ULL : 0;
 	}
-	if (s->pid && s->netns)
-		sockdiag_remember_netns(s->netns, (pid_t)s->pid);
+	if (s->pid && s->t.netns)
+		sockdiag_remember_netns(s->t.netns, (pid_t)s->pid);
 }
 
 __u64 analyzer_evicted(const struct analyzer *a)

@@ -368,7 +368,7 @@ void json_snapshot(FILE *f, const struct tw_output *out,
 		fprintf(f, ",\"inode\":%llu", (unsigned long long)s->inode);
 	else
 		fputs(",\"inode\":null", f);
-	fprintf(f, ",\"netns\":%u}\n", s->netns);
+	fprintf(f, ",\"netns\":%u}\n", s->t.netns);
 }
 
 static const char *const role_names[] = {

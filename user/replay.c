@@ -559,7 +559,7 @@ static bool parse_snapshot(struct replay *r, const struct line *l,
 	    !get_u32(r, l, K_EXPIRES_MS, ~0U, &s->expires_ms) ||
 	    !get_u32(r, l, K_RETRANS, 255, &retrans) ||
 	    !get_u64_or_null(r, l, K_INODE, ~0ULL, &s->inode) ||
-	    !get_u32(r, l, K_NETNS, ~0U, &s->netns))
+	    !get_u32(r, l, K_NETNS, ~0U, &s->t.netns))
 		return false;
 	s->state = tcp_state_parse(state);
 	if (s->state < 0)

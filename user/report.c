@@ -125,16 +125,6 @@ static void map_del(struct report_map *m, __u64 key)
 	}
 }
 
-static __u64 tuple_hash(const struct conn_tuple *t)
-{
-	const unsigned char *p = (const unsigned char *)t;
-	__u64 h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < sizeof(*t); i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h ? h : 1;
-}
-
 /* ---- the report ------------------------------------------------------------ */
 
 static __s64 mono_to_real_offset(void)
@@ -291,8 +281,8 @@ static void unlink_conn(struct report *r, struct report_conn *c)
 {
 	if (c->in_sk_map && map_get(r->by_sk, c->sk) == c)
 		map_del(r->by_sk, c->sk);
-	if (c->in_tuple_map && map_get(r->by_tuple, tuple_hash(&c->t)) == c)
-		map_del(r->by_tuple, tuple_hash(&c->t));
+	if (c->in_tuple_map && map_get(r->by_tuple, conn_tuple_key(&c->t)) == c)
+		map_del(r->by_tuple, conn_tuple_key(&c->t));
 	c->in_sk_map = c->in_tuple_map = false;
 	if (r->just_destroyed == c)
 		r->just_destroyed = NULL;
@@ -472,7 +462,7 @@ static struct report_conn *conn_of_sk(struct report *r, const struct tw_event *e
 static struct report_conn *conn_of_tuple(struct report *r,
 					 const struct conn_tuple *t)
 {
-	struct report_conn *c = map_get(r->by_tuple, tuple_hash(t));
+	struct report_conn *c = map_get(r->by_tuple, conn_tuple_key(t));
 
 	return c && conn_tuple_eq(&c->t, t) ? c : NULL;
 }
@@ -486,7 +476,7 @@ static void follow_by_tuple(struct report *r, struct report_conn *c)
 		return;
 	if (old)
 		leftover(r, old);
-	map_put(r->by_tuple, tuple_hash(&c->t), c);
+	map_put(r->by_tuple, conn_tuple_key(&c->t), c);
 	c->in_tuple_map = true;
 }
 
@@ -523,14 +513,13 @@ static void hold_rst(struct report *r, const struct tw_event *e)
 static void place_held_rst(struct report *r, struct report_conn *c,
 			   const struct tw_event *recv)
 {
-	struct conn_tuple t, h, rev;
+	struct conn_tuple t, h;
 	struct report_ev v;
 
 	conn_tuple_of_event(&t, recv);
 	for (unsigned int i = 0; i < r->nheld; i++) {
 		conn_tuple_of_event(&h, &r->held[i]);
-		conn_tuple_reverse(&rev, &h);
-		if (!conn_tuple_eq(&rev, &t))
+		if (!conn_tuple_is_peer(&h, &t))
 			continue;
 		ev_of(&v, &r->held[i]);
 		conn_add(r, c, &v);
@@ -559,6 +548,8 @@ static void adopt(struct report_conn *c, const struct tw_event *e)
 	struct conn_tuple t;
 
 	conn_tuple_of_event(&t, e);
+	if (!t.netns)
+		t.netns = c->t.netns;	/* the classic error report has none */
 	if (!c->in_tuple_map && tuple_known(&t) >= tuple_known(&c->t))
 		c->t = t;
 	if (e->pid && !c->pid && e->type != TW_EV_CALL) {

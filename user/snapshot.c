@@ -80,7 +80,7 @@ static void fill(struct snapshot_sock *out, const struct snap *s,
 	out->t.sport = d->sport;
 	out->t.dport = d->dport;
 	out->t.family = d->family;
-	out->netns = s->netns;
+	out->t.netns = s->netns;
 	out->state = d->state;
 	out->rqueue = d->rqueue;
 	out->wqueue = d->wqueue;

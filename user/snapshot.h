@@ -15,8 +15,7 @@
 struct snapshot_sock {
 	__u64 ts_ns;		/* when the snapshot was taken (CLOCK_MONOTONIC) */
 	__u64 inode;		/* 0: a timewait socket, which no process holds */
-	struct conn_tuple t;	/* local first */
-	__u32 netns;
+	struct conn_tuple t;	/* local first, and its namespace */
 	__u32 pid;		/* the holder; 0 for a timewait socket */
 	char comm[TW_COMM_LEN];
 	int state;		/* TCP_*; a timewait socket's sub-state */
