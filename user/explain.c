@@ -314,10 +314,10 @@ static void conn_adopt(struct analyzer *a, struct conn *c,
 	 */
 	if (!c->t.sport || (e->sport && (e->dport || !c->t.dport))) {
 		conn_tuple_of_event(&t, e);
+		if (!t.netns)
+			t.netns = c->t.netns;	/* the classic error report has none */
 		conn_set_tuple(a->conns, c, &t);
 	}
-	if (e->netns)
-		c->t.netns = e->netns;	/* not part of the index's hash */
 	if (e->pid && !c->pid) {
 		c->pid = e->pid;
 		memcpy(c->comm, e->comm, sizeof(c->comm));
