@@ -227,7 +227,8 @@ def brief(line):
     except ValueError:
         return line[:200]
     keys = ("ts_ns", "type", "call", "pid", "sk", "old", "new", "sport", "dport",
-            "reason", "count", "errno", "code", "reconstructed", "cause", "lost")
+            "reason", "count", "errno", "code", "reconstructed", "cause", "lost",
+            "skipped")
     return " ".join("%s=%s" % (k, e[k]) for k in keys if k in e)
 
 

@@ -97,6 +97,26 @@ def test_recording_schema(recorded):
     assert isinstance(rst[0]["owner_how"], int) and rst[0]["sk"].startswith("0x")
 
 
+def test_skipped_hook_runs_are_recorded(recorded, tmp_path):
+    """The kernel's count of hook runs it skipped (a hook fired while its
+    program ran on that CPU: recursion_misses) is in the stop record and in
+    the scenario's result, and a recording made before tcpwatch read it
+    replays as before, with 0. (Nothing here makes the kernel skip a run:
+    the count is 0 in these runs.)"""
+    rec, live = recorded["normal-close"]
+    lines = rec.read_text().splitlines()
+    stop = [json.loads(l) for l in lines if json.loads(l)["type"] == "stop"]
+    assert len(stop) == 1 and stop[0]["skipped"] == 0
+    result = json.loads(live.splitlines()[-1])
+    assert result["type"] == "scenario" and result["skipped"] == 0
+    older = tmp_path / "older.jsonl"
+    older.write_text("".join(l.replace(',"skipped":0', "") + "\n" for l in lines))
+    assert "skipped" not in older.read_text()
+    rc, out, err = replay(older, "--json")
+    assert rc == 0, err
+    assert out == live
+
+
 def test_replay_of_a_pid_run(peers, trace, tmp_path):
     rec = tmp_path / "run.jsonl"
     server = peers("server", "leak")

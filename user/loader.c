@@ -424,6 +424,24 @@ __u64 loader_counter(struct tw_loader *l, enum tw_counter c)
 	return sum;
 }
 
+__u64 loader_skipped(struct tw_loader *l)
+{
+	struct bpf_program *prog;
+	__u64 sum = 0;
+
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		memset(&info, 0, sizeof(info));
+		/* Kernels before 5.12 have no such count: 0. */
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			sum += info.recursion_misses;
+	}
+	return sum;
+}
+
 static void owner_init(struct tw_owner *o, __u32 pid, const char *comm)
 {
 	memset(o, 0, sizeof(*o));

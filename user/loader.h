@@ -41,6 +41,12 @@ const char *loader_tracefs(bool verbose);
 
 /* Sum of a per-CPU counter kept by the BPF programs. */
 __u64 loader_counter(struct tw_loader *l, enum tw_counter c);
+/*
+ * Runs of tcpwatch's programs the kernel skipped: a hook fired on a CPU
+ * where the same program was already running (an interrupt in the middle
+ * of it), so the event never reached tcpwatch. The kernel's own count.
+ */
+__u64 loader_skipped(struct tw_loader *l);
 
 /* Record that the socket with this inode belongs to pid (pre-existing). */
 int loader_add_fd_owner(struct tw_loader *l, __u64 ino, __u32 pid,

@@ -142,6 +142,10 @@ void output_summary(struct tw_output *out, const struct tw_stats *st)
 	if (st->evicted)
 		fprintf(stderr, "; %llu connections evicted from full tables",
 			(unsigned long long)st->evicted);
+	if (st->skipped)
+		fprintf(stderr, "; %llu hook runs skipped by the kernel (a hook fired "
+			"while its program ran on that CPU): their events are missing",
+			(unsigned long long)st->skipped);
 	fputc('\n', stderr);
 	if (out->format == TW_FMT_JSON && !out->failed) {
 		json_summary(out, st);
@@ -169,8 +173,12 @@ void output_scenario(struct tw_output *out, const char *name, int status,
 	else
 		fprintf(stderr, "scenario %s: the application did NOT see what the "
 			"scenario expects (exit %d)", name, status);
-	fprintf(stderr, "; %llu kernel events, %llu lost\n",
+	fprintf(stderr, "; %llu kernel events, %llu lost",
 		(unsigned long long)st->events, (unsigned long long)st->lost);
+	if (st->skipped)
+		fprintf(stderr, ", %llu hook runs skipped by the kernel",
+			(unsigned long long)st->skipped);
+	fputc('\n', stderr);
 	if (out->format == TW_FMT_JSON && !out->failed) {
 		json_scenario(out, name, status, st);
 		output_flush(out);

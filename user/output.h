@@ -17,6 +17,7 @@ struct tw_stats {
 	__u64 filtered;		/* rejected by the in-kernel filter */
 	__u64 malformed;	/* samples of the wrong size */
 	__u64 evicted;		/* connections dropped from full user-space tables */
+	__u64 skipped;		/* hook runs the kernel skipped (loader_skipped()) */
 };
 
 struct tw_output {

@@ -236,9 +236,9 @@ void json_summary(struct tw_output *out, const struct tw_stats *st)
 		fprintf(f, "%s\"%s\":%llu", t > 1 ? "," : "", event_type_name(t),
 			(unsigned long long)st->by_type[t]);
 	fprintf(f, "},\"lost\":%llu,\"filtered\":%llu,\"malformed\":%llu,"
-		"\"evicted\":%llu}\n", (unsigned long long)st->lost,
+		"\"evicted\":%llu,\"skipped\":%llu}\n", (unsigned long long)st->lost,
 		(unsigned long long)st->filtered, (unsigned long long)st->malformed,
-		(unsigned long long)st->evicted);
+		(unsigned long long)st->evicted, (unsigned long long)st->skipped);
 }
 
 /* An action log line, re-encoded field by field (never passed through). */
@@ -284,8 +284,9 @@ void json_scenario(struct tw_output *out, const char *name, int status,
 	fputs("{\"type\":\"scenario\",\"name\":", out->f);
 	json_write_str(out->f, name, strlen(name));
 	fprintf(out->f, ",\"status\":%d,\"as_expected\":%s,\"events\":%llu,"
-		"\"lost\":%llu}\n", status, status ? "false" : "true",
-		(unsigned long long)st->events, (unsigned long long)st->lost);
+		"\"lost\":%llu,\"skipped\":%llu}\n", status, status ? "false" : "true",
+		(unsigned long long)st->events, (unsigned long long)st->lost,
+		(unsigned long long)st->skipped);
 }
 
 static void json_tuple(struct jline *l, const struct conn_tuple *t)

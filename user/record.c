@@ -230,9 +230,9 @@ void record_stop(struct tw_recorder *r, const struct tw_stats *st, __u64 now_ns)
 	if (!f)
 		return;
 	fprintf(f, "{\"type\":\"stop\",\"ts_ns\":%llu,\"lost\":%llu,\"filtered\":%llu,"
-		"\"malformed\":%llu}\n", (unsigned long long)now_ns,
+		"\"malformed\":%llu,\"skipped\":%llu}\n", (unsigned long long)now_ns,
 		(unsigned long long)st->lost, (unsigned long long)st->filtered,
-		(unsigned long long)st->malformed);
+		(unsigned long long)st->malformed, (unsigned long long)st->skipped);
 	line_end(r);
 }
 

@@ -52,8 +52,8 @@ enum key {
 	K_STATE, K_RQUEUE, K_WQUEUE, K_TIMER, K_EXPIRES_MS, K_RETRANS, K_INODE,
 	K_QUERY, K_RET, K_STATE_MASK,
 	/* lost, stop and scenario records */
-	K_COUNT, K_TOTAL, K_LOST, K_FILTERED, K_MALFORMED, K_NAME, K_STATUS,
-	K_EVENTS,
+	K_COUNT, K_TOTAL, K_LOST, K_FILTERED, K_MALFORMED, K_SKIPPED, K_NAME,
+	K_STATUS, K_EVENTS,
 	NKEYS
 };
 
@@ -103,6 +103,7 @@ static const char *const key_names[NKEYS] = {
 	[K_TOTAL] = "total",
 	[K_LOST] = "lost",
 	[K_FILTERED] = "filtered",
+	[K_SKIPPED] = "skipped",
 	[K_MALFORMED] = "malformed",
 	[K_NAME] = "name",
 	[K_STATUS] = "status",
@@ -889,6 +890,10 @@ static void on_stop(struct replay *r, const struct line *l)
 	    !get_u64(r, l, K_LOST, ~0ULL, &r->stats.lost) ||
 	    !get_u64(r, l, K_FILTERED, ~0ULL, &r->stats.filtered) ||
 	    !get_u64(r, l, K_MALFORMED, ~0ULL, &r->stats.malformed))
+		return;
+	/* Not in recordings made before tcpwatch counted them. */
+	if (l->field[K_SKIPPED] &&
+	    !get_u64(r, l, K_SKIPPED, ~0ULL, &r->stats.skipped))
 		return;
 	session_stop(r, ts);
 }

@@ -1000,6 +1000,7 @@ void report_scenario_end(struct report *r, int status, const struct tw_stats *st
 		r->total.lost += st->lost;
 		r->total.filtered += st->filtered;
 		r->total.malformed += st->malformed;
+		r->total.skipped += st->skipped;
 	}
 	attach_actions(r);
 }

@@ -116,9 +116,11 @@ static void summary(FILE *f, const struct report_view *v)
 	if (st) {
 		fprintf(f, ",\"events\":%llu", (unsigned long long)st->events);
 		counts(f, "by_type", st->by_type, TW_EV_MAX, event_type_name);
-		fprintf(f, ",\"lost\":%llu,\"filtered\":%llu,\"malformed\":%llu",
-			(unsigned long long)st->lost, (unsigned long long)st->filtered,
-			(unsigned long long)st->malformed);
+		fprintf(f, ",\"lost\":%llu,\"filtered\":%llu,\"malformed\":%llu,"
+			"\"skipped\":%llu", (unsigned long long)st->lost,
+			(unsigned long long)st->filtered,
+			(unsigned long long)st->malformed,
+			(unsigned long long)st->skipped);
 	} else {
 		fputs(",\"events\":null,\"lost\":null", f);
 	}

@@ -697,6 +697,10 @@ void report_events_str(const struct report_view *v, char *buf, size_t len)
 	add(buf, len, "); %llu lost to a full ring buffer, %llu filtered in "
 	    "the kernel", (unsigned long long)st->lost,
 	    (unsigned long long)st->filtered);
+	if (st->skipped)
+		add(buf, len, "; %llu hook runs skipped by the kernel (a hook fired "
+		    "while its program ran on that CPU)",
+		    (unsigned long long)st->skipped);
 }
 
 bool report_dropped_any(const struct report *r)

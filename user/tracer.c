@@ -411,6 +411,7 @@ void tracer_stop(struct tracer *t)
 	if (t->started) {
 		check_lost(t);
 		t->stats.filtered = loader_counter(&t->loader, TW_CNT_FILTERED);
+		t->stats.skipped = loader_skipped(&t->loader);
 		record_stop(t->rec, &t->stats, stop_ns);
 	}
 	if (t->an)

@@ -79,7 +79,7 @@ class _Writer:
 
     def summary(self):
         self.f.write('{"type":"summary","events":%d,"by_type":{%s},"lost":0,"filtered":0,'
-                     '"malformed":0,"evicted":0}\n'
+                     '"malformed":0,"evicted":0,"skipped":0}\n'
                      % (self.events, ",".join('"%s":%d' % (t, self.by_type[t])
                                               for t in KERNEL_TYPES)))
 
