@@ -428,11 +428,3 @@ long long jsonl_int(const struct jobject *o, const char *key, long long def)
 
 	return f && f->type == J_NUM && f->is_int && f->fits ? f->i : def;
 }
-
-unsigned long long jsonl_uint(const struct jobject *o, const char *key,
-			      unsigned long long def)
-{
-	const struct jfield *f = jsonl_get(o, key);
-
-	return f && f->type == J_NUM && f->is_int && !f->negative ? f->u : def;
-}

@@ -77,8 +77,5 @@ const struct jfield *jsonl_get(const struct jobject *o, const char *key);
 const char *jsonl_str(const struct jobject *o, const char *key);
 /* The integer value of key, or def (also when out of long long's range). */
 long long jsonl_int(const struct jobject *o, const char *key, long long def);
-/* The non-negative integer value of key (up to 2^64 - 1), or def. */
-unsigned long long jsonl_uint(const struct jobject *o, const char *key,
-			      unsigned long long def);
 
 #endif
