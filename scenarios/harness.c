@@ -179,6 +179,8 @@ role_main(struct run *r, enum role_id role, role_fn *fn)
 	/* Roles behave like applications: SIGPIPE kills unless caught. */
 	signal(SIGPIPE, SIG_DFL);
 
+	/* Named by role, so that what tcpwatch says reads "client (pid N)". */
+	prctl(PR_SET_NAME, role_names[role]);
 	r->self = role;
 	r->npending = 0;
 	for (other = 0; other < ROLE_COUNT; other++)

@@ -158,6 +158,9 @@ def test_normal_close(runs):
     assert len(tw) == 1 and tw[0]["cause"] == "peer_fin"   # the server is traced
     assert not r.kernel("rst_sent") and not r.kernel("error")
     assert [a["ret"] for a in r.actions("server", "read")][-1] == 0
+    # Each role's process is named after it: "client (pid N) closed ...".
+    assert {e["comm"] for e in r.kernel("state") if e["sk"] == c} == {"client"}
+    assert {e["comm"] for e in r.kernel("state") if e["sk"] == s} == {"server"}
 
 
 def test_close_wait_leak(runs):

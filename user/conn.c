@@ -9,9 +9,9 @@
  */
 #include <errno.h>
 #include <stddef.h>
-#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "conn.h"
 
