@@ -845,7 +845,7 @@ def build_configs():
         Config("untraced", "untraced", "none"),
         Config("noop", "no-op BPF (floor)", "noop"),
         # tcpwatch --pid adds the raw syscall tracepoints: every syscall of
-        # every process takes the traced path (the floor of the next but one).
+        # every process takes the traced path (the floor of both --pid runs).
         Config("noop-pid", "no-op BPF on --pid's hooks (floor)", "noop-pid"),
         Config("tcpwatch-all", "tcpwatch, everything, --json -o", "tcpwatch-all"),
         Config("tcpwatch-pid-other", "tcpwatch --pid (unrelated)", "tcpwatch-pid-other"),
