@@ -66,8 +66,8 @@ def test_exec_keeps_tracing_and_shows_the_new_name(peers, trace, tmp_path):
     assert child[0]["owner"] == "listener" and child[0]["comm"] == "reexeced"
 
 
-def bpf_map_keys(owner_pid, name):
-    """Keys of the BPF map called name that process owner_pid holds open."""
+def bpf_maps(owner_pid):
+    """bpftool's description of each BPF map process owner_pid holds open."""
     ids = set()
     fds = "/proc/%d/fdinfo" % owner_pid
     for fd in os.listdir(fds):
@@ -78,15 +78,20 @@ def bpf_map_keys(owner_pid, name):
                         ids.add(int(line.split()[1]))
         except OSError:
             continue
+    return [json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id",
+                                       str(map_id)], capture_output=True,
+                                      text=True, check=True).stdout)
+            for map_id in ids]
+
+
+def bpf_map_keys(owner_pid, name):
+    """Keys of the BPF map called name that process owner_pid holds open."""
     keys = []
-    for map_id in ids:
-        show = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id",
-                                          str(map_id)], capture_output=True,
-                                         text=True, check=True).stdout)
+    for show in bpf_maps(owner_pid):
         if show.get("name") != name:
             continue
         dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id",
-                                          str(map_id)], capture_output=True,
+                                          str(show["id"])], capture_output=True,
                                          text=True, check=True).stdout)
         for entry in dump:
             key = entry.get("formatted", entry)["key"]
@@ -188,3 +193,21 @@ def test_a_signal_ends_with_the_summary(peers, sig, json_output):
         assert "CLOSE_WAIT" in t.stdout.decode()
     server.go()
     server.result()
+
+
+@pytest.mark.parametrize("args, reserved", [
+    ([], False),                        # user space names a timewait reset's owner
+    (["--classic"], True),              # error reports are matched by tuple
+    (["--pid", "1"], True),             # owners by tuple, by inode, held resets
+], ids=["everything", "classic", "pid"])
+def test_kernel_tables_only_where_used(trace, args, reserved):
+    """Tracing everything with tp_btf, nothing writes the kernel's owners by
+    tuple or by inode or its held resets: they are made with one entry, not
+    65,536 tuples (8 MB of kernel memory)."""
+    t = trace(*args)
+    size = {m["name"]: m["max_entries"] for m in bpf_maps(t.proc.pid)}
+    t.stop()
+    assert size["owners"] == 65536
+    big = {"tuples": 65536, "owners_by_inode": 16384, "pending_rst": 1024}
+    assert {n: size[n] for n in big} == (big if reserved else dict.fromkeys(big, 1))
+

@@ -235,6 +235,17 @@ static int open_skel(struct tw_loader *l, const struct btf_scan_tp *tps,
 	}
 	s->rodata->errors_by_tuple = bpf_program__autoload(s->progs.tp_error_report);
 	syscalls_select(s, o, classic);
+	/*
+	 * Tracing everything with tp_btf, nothing writes the owners by tuple,
+	 * by inode or the held resets (user space names a timewait reset's
+	 * owner): one entry each, not the 8 MB of kernel memory that 65,536
+	 * tuples take. The programs still look them up (and find nothing).
+	 */
+	if (!o->npids && !s->rodata->errors_by_tuple &&
+	    (bpf_map__set_max_entries(s->maps.tuples, 1) ||
+	     bpf_map__set_max_entries(s->maps.owners_by_inode, 1) ||
+	     bpf_map__set_max_entries(s->maps.pending_rst, 1)))
+		return -EINVAL;
 	return 0;
 }
 
