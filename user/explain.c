@@ -670,23 +670,21 @@ static void remember_rst(struct analyzer *a, const struct tw_event *e)
 /* Why the peer reset us, if we saw it send the RST. */
 static const char *peer_rst_reason(struct analyzer *a, const struct conn *c)
 {
-	const struct recent_rst *other = NULL;
-	struct conn_tuple rev, anywhere;
+	const struct recent_rst *found = NULL;
+	struct conn_tuple rev;
 
 	conn_tuple_reverse(&rev, &c->t);
-	anywhere = rev;
-	anywhere.netns = 0;
 	for (unsigned int i = 0; i < RECENT_RSTS && i < a->nrsts; i++) {
 		const struct recent_rst *r = &a->rsts[(a->nrsts - 1 - i) % RECENT_RSTS];
 
 		if (conn_tuple_eq(&r->t, &rev)) {
-			other = r;
+			found = r;	/* from our own namespace: that one */
 			break;
 		}
-		if (!other && peer_netns(&rev) && conn_tuple_eq(&r->t, &anywhere))
-			other = r;	/* unless one comes from our own namespace */
+		if (!found && conn_tuple_is_peer(&c->t, &r->t))
+			found = r;	/* across a veth, unless one of ours comes */
 	}
-	return other && other->has_reason ? rst_reason_name(other->reason) : NULL;
+	return found && found->has_reason ? rst_reason_name(found->reason) : NULL;
 }
 
 /* A full socket still closing here, that a timewait socket may have replaced. */
