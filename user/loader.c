@@ -242,10 +242,13 @@ static int open_skel(struct tw_loader *l, const struct btf_scan_tp *tps,
 	 * tuples take. The programs still look them up (and find nothing).
 	 */
 	if (!o->npids && !s->rodata->errors_by_tuple &&
-	    (bpf_map__set_max_entries(s->maps.tuples, 1) ||
-	     bpf_map__set_max_entries(s->maps.owners_by_inode, 1) ||
-	     bpf_map__set_max_entries(s->maps.pending_rst, 1)))
-		return -EINVAL;
+	    ((err = bpf_map__set_max_entries(s->maps.tuples, 1)) ||
+	     (err = bpf_map__set_max_entries(s->maps.owners_by_inode, 1)) ||
+	     (err = bpf_map__set_max_entries(s->maps.pending_rst, 1)))) {
+		fprintf(stderr, "tcpwatch: cannot size the BPF maps: %s\n",
+			strerror(-err));
+		return err;
+	}
 	return 0;
 }
 
