@@ -9,9 +9,13 @@ def test_passive_side_carries_the_owner(peers, trace):
     assert server_events, "the kernel produced no event for the server"
     assert all(e["pid"] == server.pid for e in server_events)
     # On loopback the server's SYN_RECV, ESTABLISHED and CLOSE_WAIT run in
-    # the client's context: the on-CPU task is not the owner.
+    # the client's context: the on-CPU task is not the owner. (Each only
+    # usually: a segment that finds the server's socket locked, the server
+    # in recv(), waits in its backlog and is processed in the server's
+    # context; CI saw CLOSE_WAIT come so once.)
     foreign = [e for e in server_events if e["cpu_pid"] != server.pid]
-    assert any(e["type"] == "state" and e["new"] == "CLOSE_WAIT" for e in foreign)
+    assert {e["new"] for e in foreign if e["type"] == "state"} & \
+        {"SYN_RECV", "ESTABLISHED", "CLOSE_WAIT"}
     children = [e for e in server_events if e["type"] == "state"
                 and e["old"] == "LISTEN" and e["new"] == "SYN_RECV"]
     assert len(children) == 1 and children[0]["owner"] == "listener"
