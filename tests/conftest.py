@@ -313,3 +313,20 @@ def pair(peers, trace, server_mode, client_mode, *trace_args, addr="127.0.0.1",
 
 def pid_args(*procs):
     return ["--pid", ",".join(str(p.pid) for p in procs)]
+
+
+def bpf_objects(owner_pid, kind):
+    """bpftool's description of each BPF kind ("map" or "prog") that process
+    owner_pid holds open, from the ids in its fds' fdinfo."""
+    ids = set()
+    fds = "/proc/%d/fdinfo" % owner_pid
+    for fd in os.listdir(fds):
+        try:
+            with open(os.path.join(fds, fd)) as f:
+                ids.update(int(l.split()[1]) for l in f if l.startswith(kind + "_id:"))
+        except OSError:
+            continue
+    return [json.loads(subprocess.run(["bpftool", "-j", kind, "show", "id", str(i)],
+                                      capture_output=True, text=True,
+                                      check=True).stdout)
+            for i in ids]

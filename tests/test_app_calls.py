@@ -1,7 +1,9 @@
 """--pid also reports the traced processes' own socket calls, on their sockets' timelines."""
+import json
+
 import pytest
 
-from conftest import pair, pid_args, sockets_of
+from conftest import bpf_objects, pair, pid_args, run_tcpwatch, sockets_of
 
 
 def calls(t, pid):
@@ -190,3 +192,46 @@ def test_port_and_family_filters_apply_to_calls(peers, trace):
     assert all(a_port in (e["sport"], e["dport"]) for e in got)
     t, *_ = pair(peers, trace, "normal", "normal", "-6", traced="both")
     assert not t.of_type("call")
+
+
+@pytest.mark.parametrize("no_calls", [False, True])
+def test_no_calls_keeps_the_kernel_events_and_their_owner(peers, trace, tmp_path,
+                                                          no_calls):
+    """--no-calls loads no syscall program (they would slow every syscall of
+    every process): the kernel's events of the traced socket still come,
+    attributed to their owner, and the recording and its report say what was
+    left out."""
+    rec = tmp_path / "rec.jsonl"
+    server = peers("server", "normal")
+    client = peers("client", "normal")
+    t = trace(*pid_args(client), "--record", str(rec),
+              *(["--no-calls"] if no_calls else []))
+    progs = {p["name"] for p in bpf_objects(t.proc.pid, "prog")}
+    server.go()
+    port = server.port()
+    client.go(port)
+    cport = client.result()["local_port"]
+    server.result()
+    t.stop()
+    assert t.rc == 0, t.stderr
+    syscall_progs = {p for p in progs if "sys_" in p}
+    sks = sockets_of(t.events, cport)
+    states = [e for e in t.of_type("state") if e["sk"] in sks]
+    assert [e["new"] for e in states][:2] == ["SYN_SENT", "ESTABLISHED"]
+    assert all(e["pid"] == client.pid for e in states)
+    assert states[0]["owner"] == "connect"
+    header = json.loads(rec.read_text().splitlines()[0])
+    rc, _, err = run_tcpwatch("report", str(rec), "--report", str(tmp_path / "r.txt"))
+    assert rc == 0, err
+    out = (tmp_path / "r.txt").read_text()
+    if no_calls:
+        assert not syscall_progs, progs
+        assert not t.of_type("call")
+        assert "socket calls not traced" in t.stderr
+        assert header["calls"] is False
+        assert "; socket calls not traced (--no-calls)" in out
+    else:
+        assert syscall_progs, progs
+        assert brief(calls(t, client.pid)) == [("connect", 0, None), ("close", 0, None)]
+        assert header["calls"] is True
+        assert "--no-calls" not in out

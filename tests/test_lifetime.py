@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import TCPWATCH, Trace, pid_args
+from conftest import Trace, bpf_objects, pid_args
 
 
 def test_children_forked_after_attach_are_followed(peers, trace):
@@ -66,28 +66,10 @@ def test_exec_keeps_tracing_and_shows_the_new_name(peers, trace, tmp_path):
     assert child[0]["owner"] == "listener" and child[0]["comm"] == "reexeced"
 
 
-def bpf_maps(owner_pid):
-    """bpftool's description of each BPF map process owner_pid holds open."""
-    ids = set()
-    fds = "/proc/%d/fdinfo" % owner_pid
-    for fd in os.listdir(fds):
-        try:
-            with open(os.path.join(fds, fd)) as f:
-                for line in f:
-                    if line.startswith("map_id:"):
-                        ids.add(int(line.split()[1]))
-        except OSError:
-            continue
-    return [json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id",
-                                       str(map_id)], capture_output=True,
-                                      text=True, check=True).stdout)
-            for map_id in ids]
-
-
 def bpf_map_keys(owner_pid, name):
     """Keys of the BPF map called name that process owner_pid holds open."""
     keys = []
-    for show in bpf_maps(owner_pid):
+    for show in bpf_objects(owner_pid, "map"):
         if show.get("name") != name:
             continue
         dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id",
@@ -205,7 +187,7 @@ def test_kernel_tables_only_where_used(trace, args, reserved):
     tuple or by inode or its held resets: they are made with one entry, not
     65,536 tuples (8 MB of kernel memory)."""
     t = trace(*args)
-    size = {m["name"]: m["max_entries"] for m in bpf_maps(t.proc.pid)}
+    size = {m["name"]: m["max_entries"] for m in bpf_objects(t.proc.pid, "map")}
     t.stop()
     assert size["owners"] == 65536
     big = {"tuples": 65536, "owners_by_inode": 16384, "pending_rst": 1024}

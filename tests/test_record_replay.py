@@ -405,3 +405,26 @@ def test_timewait_told_by_the_traced_peer(tmp_path):
     tw = [e for e in tw if e["type"] == "state" and e["new"] == "TIME_WAIT"]
     assert all(e["cause"] == "peer_fin" for e in tw)
     assert sorted(e["sport"] for e in tw) == [20000 + i for i in range(pairs)]
+
+
+@pytest.mark.parametrize("calls, target", [
+    (None, "pid 7 and the children it forks\n"),       # made before --no-calls
+    (True, "pid 7 and the children it forks\n"),
+    (False, "pid 7 and the children it forks; socket calls not traced (--no-calls)\n"),
+    ("no", None),
+])
+def test_header_says_whether_calls_were_traced(tmp_path, calls, target):
+    rec = tmp_path / "rec.jsonl"
+    write_synthetic(rec, [(1, ("10.0.0.1", 1024), ("10.0.0.2", 443), 7, 2)])
+    lines = rec.read_text().splitlines(keepends=True)
+    header = dict(json.loads(lines[0]), pids="7")
+    if calls is not None:
+        header["calls"] = calls
+    lines[0] = json.dumps(header) + "\n"
+    rec.write_text("".join(lines))
+    rc, _, err = replay(rec, "--report", str(tmp_path / "r.txt"))
+    if target is None:
+        assert rc == 3 and 'rec.jsonl:1: field "calls": expected true or false' in err, err
+        return
+    assert rc == 0, err
+    assert "Target        " + target in (tmp_path / "r.txt").read_text()

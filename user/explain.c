@@ -471,10 +471,10 @@ static bool troubled(const struct conn *c)
 			   1ULL << CODE_FIN_WAIT2_PEER_NOT_CLOSING);
 }
 
-/* Calls are traced (--pid): a close() that did not happen is known. */
+/* Calls are traced (--pid, not --no-calls): a close() that did not happen is known. */
 static bool calls_traced(const struct analyzer *a)
 {
-	return a->opts->npids > 0;
+	return a->opts->npids > 0 && !a->opts->no_calls;
 }
 
 static void explain_time_wait(struct analyzer *a, struct conn *tw, __u32 left_ms)

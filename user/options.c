@@ -31,6 +31,10 @@ static const char usage_text[] =
 "  -4, --ipv4                only IPv4\n"
 "  -6, --ipv6                only IPv6\n"
 "      --no-follow           with --pid: do not follow forked children\n"
+"      --no-calls            with --pid: do not trace the processes' socket\n"
+"                            calls (connect, accept, close, ... and what\n"
+"                            each returned), and so spare every process\n"
+"                            on the host the cost of syscall tracing\n"
 "\n"
 "Output:\n"
 "  -j, --json                JSON Lines, one object per event; lines are\n"
@@ -91,6 +95,7 @@ static const struct option long_options[] = {
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ "version",	no_argument,	   NULL, 'V' },
 	{ "no-follow",	no_argument,	   NULL, 'F' },
+	{ "no-calls",	no_argument,	   NULL, 'N' },
 	{ "classic",	no_argument,	   NULL, 'C' },
 	{ "btf",	required_argument, NULL, 'B' },
 	{ "scenario",	required_argument, NULL, 'S' },
@@ -211,6 +216,7 @@ static int parse_one(struct tw_options *o, int c, char *arg, bool *done,
 	case 'k': o->keep_going = true; return 0;
 	case 'v': o->verbose = true; return 0;
 	case 'F': o->follow = false; return 0;
+	case 'N': o->no_calls = true; return 0;
 	case 'C': o->classic = true; return 0;
 	case 'B': o->btf_path = arg; return 0;
 	case 'S': o->scenario = arg; return 0;
@@ -246,7 +252,8 @@ static int check_report_options(const struct tw_options *o)
 	const struct { bool given; const char *name; } tracing[] = {
 		{ o->npids > 0, "--pid" }, { o->nports > 0, "--port" },
 		{ o->family == AF_INET, "--ipv4" }, { o->family == AF_INET6, "--ipv6" },
-		{ !o->follow, "--no-follow" }, { o->scenario, "--scenario" },
+		{ !o->follow, "--no-follow" }, { o->no_calls, "--no-calls" },
+		{ o->scenario, "--scenario" },
 		{ o->duration > 0, "--duration" }, { o->keep_going, "--keep-going" },
 		{ o->buffer_bytes != DEFAULT_BUFFER, "--buffer" },
 		{ o->classic, "--classic" }, { o->btf_path, "--btf" },
@@ -298,6 +305,9 @@ int options_parse(struct tw_options *o, int argc, char **argv, bool *done)
 		return usage_error("%s needs --pid", "--keep-going");
 	if (!o->follow && !o->npids)
 		return usage_error("%s needs --pid", "--no-follow");
+	if (o->no_calls && !o->npids)
+		return usage_error("%s needs --pid (without it no calls are traced)",
+				   "--no-calls");
 	if (o->scenario && o->npids)
 		return usage_error("%s traces the scenario's own processes: drop --pid",
 				   "--scenario");

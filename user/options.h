@@ -41,6 +41,7 @@ struct tw_options {
 	double stuck;		/* CLOSE_WAIT/FIN_WAIT2 longer than this: report */
 	bool follow;		/* follow children forked after attach */
 	bool keep_going;	/* keep tracing after the targets exit */
+	bool no_calls;		/* --pid without the targets' socket calls */
 	bool classic;		/* classic tracepoints even where tp_btf works */
 	bool verbose;
 };

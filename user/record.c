@@ -120,10 +120,11 @@ int record_open(struct tw_recorder *r, const struct tw_options *o,
 		fputs(",\"scenario\":null", f);
 	put_list(f, "pids", pids, o->npids);
 	put_list(f, "ports", ports, o->nports);
-	fprintf(f, ",\"family\":%s,\"follow\":%s,\"stuck\":%.17g}\n",
+	fprintf(f, ",\"family\":%s,\"follow\":%s,\"calls\":%s,\"stuck\":%.17g}\n",
 		o->family == AF_INET ? "\"AF_INET\"" :
 		o->family == AF_INET6 ? "\"AF_INET6\"" : "null",
-		o->follow ? "true" : "false", o->stuck);
+		o->follow ? "true" : "false", o->no_calls ? "false" : "true",
+		o->stuck);
 	record_flush(r);
 	if (r->failed) {
 		fclose(r->f);

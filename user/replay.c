@@ -41,8 +41,8 @@ enum key {
 	/* every record */
 	K_TYPE, K_TS_NS,
 	/* the header */
-	K_VERSION, K_MONO_TO_REAL_NS, K_STUCK, K_FOLLOW, K_SCENARIO, K_PIDS,
-	K_PORTS,
+	K_VERSION, K_MONO_TO_REAL_NS, K_STUCK, K_FOLLOW, K_CALLS, K_SCENARIO,
+	K_PIDS, K_PORTS,
 	/* events */
 	K_EVENT, K_SK, K_PID, K_COMM, K_COMM_HEX, K_OWNER_HOW, K_CPU_PID,
 	K_NETNS, K_FAMILY, K_SADDR, K_SPORT, K_DADDR, K_DPORT, K_OLDSTATE,
@@ -64,6 +64,7 @@ static const char *const key_names[NKEYS] = {
 	[K_MONO_TO_REAL_NS] = "mono_to_real_ns",
 	[K_STUCK] = "stuck",
 	[K_FOLLOW] = "follow",
+	[K_CALLS] = "calls",
 	[K_SCENARIO] = "scenario",
 	[K_PIDS] = "pids",
 	[K_PORTS] = "ports",
@@ -678,6 +679,7 @@ static bool parse_header(struct replay *r, const struct line *l)
 {
 	const struct jfield *stuck = l->field[K_STUCK];
 	const struct jfield *follow = l->field[K_FOLLOW];
+	const struct jfield *calls = l->field[K_CALLS];
 	const char *scenario = str_field(l, K_SCENARIO);
 	__u64 version;
 	__s64 offset;
@@ -696,10 +698,14 @@ static bool parse_header(struct replay *r, const struct line *l)
 		return missing(r, l, K_STUCK, "seconds > 0");
 	if (!follow || follow->type != J_BOOL)
 		return missing(r, l, K_FOLLOW, "true or false");
+	/* Not in recordings older than --no-calls: they traced the calls. */
+	if (calls && calls->type != J_BOOL)
+		return missing(r, l, K_CALLS, "true or false");
 	if (!parse_target(r, l, &r->opts))
 		return false;
 	r->opts.stuck = stuck->num;
 	r->opts.follow = follow->b;
+	r->opts.no_calls = calls && !calls->b;
 	r->out->mono_to_real_ns = offset;
 	if (scenario && !scenario_name_ok(scenario))
 		return bad_line(r, l->no, "field \"scenario\": not a scenario name");

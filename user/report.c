@@ -165,7 +165,10 @@ static void describe_target(char *buf, size_t len, const struct tw_options *o)
 	else
 		append(buf, len, "every process");
 	if (o->npids && !o->scenario)
-		append(buf, len, "%s", o->follow ? " and the children they fork" : "");
+		append(buf, len, "%s", !o->follow ? "" : o->npids > 1 ?
+		       " and the children they fork" : " and the children it forks");
+	if (o->no_calls)
+		append(buf, len, "; socket calls not traced (--no-calls)");
 	for (int i = 0; i < o->nports; i++)
 		append(buf, len, "%s%u", i ? ", " : "; port ", o->ports[i]);
 	if (o->family)

@@ -157,8 +157,8 @@ void syscalls_select(struct tcpwatch_bpf *skel, const struct tw_options *o,
 	const char *events;
 
 	/* Their calls in progress: no map without them. */
-	bpf_map__set_autocreate(skel->maps.calls, o->npids > 0);
-	if (!o->npids)
+	bpf_map__set_autocreate(skel->maps.calls, o->npids > 0 && !o->no_calls);
+	if (!o->npids || o->no_calls)
 		return;
 	if (!classic && RAW_SYSCALLS) {
 		select_raw(skel);

@@ -14,7 +14,8 @@ struct tw_syscalls {
 };
 
 /*
- * Choose the call programs of skel before it loads: none without --pid;
+ * Choose the call programs of skel before it loads: none without --pid or
+ * with --no-calls;
  * with classic (or off x86-64), the per-syscall tracepoints, reporting each
  * one this kernel lacks; otherwise the raw sys_enter/sys_exit ones.
  */

@@ -240,8 +240,9 @@ static void print_start(const struct tracer *t)
 		for (int i = 0; i < o->nports; i++)
 			fprintf(stderr, "%s%u", i ? "," : " ", o->ports[i]);
 	}
-	fprintf(stderr, " (%s tracepoints)... Ctrl-C to end.\n",
-		t->loader.classic ? "classic" : "tp_btf");
+	fprintf(stderr, " (%s tracepoints%s)... Ctrl-C to end.\n",
+		t->loader.classic ? "classic" : "tp_btf",
+		o->no_calls ? ", socket calls not traced" : "");
 }
 
 int tracer_start(struct tracer *t, const struct tw_options *o, struct tw_output *out)
