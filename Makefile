@@ -88,22 +88,28 @@ tcpwatch: $(USER_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The same program with AddressSanitizer and UndefinedBehaviorSanitizer,
-# which the tests run against the kernel too (tests/test_sanitizers.py).
-SAN_FLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-	      -fno-sanitize-recover=all
-SAN_OBJS   := $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(USER_SRCS))
-.SECONDARY: $(SAN_OBJS)
+# which the tests run against the kernel too (tests/test_sanitizers.py), and
+# with ThreadSanitizer for the one part with a thread of its own (tcpwatch
+# report's reader, user/replay.c).
+SAN_FLAGS      := -g -O1 -fno-omit-frame-pointer
+SAN_FLAGS_asan := -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_FLAGS_tsan := -fsanitize=thread
 
-$(OUTPUT)/asan:
-	$(Q)mkdir -p $@
+define sanitized
+$(OUTPUT)/$(1):
+	$$(Q)mkdir -p $$@
 
-$(OUTPUT)/asan/%.o: user/%.c $(SKEL) $(wildcard bpf/*.h) $(wildcard user/*.h) | $(OUTPUT)/asan
-	$(call msg,CC-SAN,$@)
-	$(Q)$(CC) $(SAN_FLAGS) $(WARNINGS) $(CPPFLAGS) -c $< -o $@
+$(OUTPUT)/$(1)/%.o: user/%.c $$(SKEL) $$(wildcard bpf/*.h) $$(wildcard user/*.h) | $(OUTPUT)/$(1)
+	$$(call msg,CC-SAN,$$@)
+	$$(Q)$$(CC) $$(SAN_FLAGS) $$(SAN_FLAGS_$(1)) $$(WARNINGS) $$(CPPFLAGS) -c $$< -o $$@
 
-$(OUTPUT)/asan/tcpwatch: $(SAN_OBJS)
-	$(call msg,LINK-SAN,$@)
-	$(Q)$(CC) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
+$(OUTPUT)/$(1)/tcpwatch: $(patsubst user/%.c,$(OUTPUT)/$(1)/%.o,$(USER_SRCS))
+	$$(call msg,LINK-SAN,$$@)
+	$$(Q)$$(CC) $$(SAN_FLAGS) $$(SAN_FLAGS_$(1)) $$^ $$(LDLIBS) -o $$@
+
+.SECONDARY: $(patsubst user/%.c,$(OUTPUT)/$(1)/%.o,$(USER_SRCS))
+endef
+$(foreach s,asan tsan,$(eval $(call sanitized,$(s))))
 
 # Regenerate the committed kernel header from the running kernel.
 vmlinux:
@@ -127,7 +133,7 @@ deps:
 # A fresh machine needs nothing by hand: each entry point installs first.
 test:
 	$(Q)$(MAKE) --no-print-directory deps
-	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/asan/tcpwatch fuzz-build
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/asan/tcpwatch $(OUTPUT)/tsan/tcpwatch fuzz-build
 	$(Q)$(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 demo:

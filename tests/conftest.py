@@ -330,3 +330,36 @@ def bpf_objects(owner_pid, kind):
                                       capture_output=True, text=True,
                                       check=True).stdout)
             for i in ids]
+
+
+def write_synthetic(path, events):
+    """A recording of state changes: events yields (sk, (saddr, sport),
+    (daddr, dport), old, new), all in one namespace, by process 7."""
+    with open(path, "w") as f:
+        f.write(json.dumps({"type": "recording", "version": 1, "host": "h",
+                            "kernel": "k", "mono_to_real_ns": 0, "scenario": None,
+                            "pids": "", "ports": "", "family": None,
+                            "follow": True, "stuck": 30}) + "\n")
+        ts = 1000
+        for sk, (saddr, sport), (daddr, dport), old, new in events:
+            ts += 1
+            f.write(json.dumps({
+                "type": "event", "event": "state", "ts_ns": ts,
+                "sk": "0x%x" % (0xffff888100000000 + 64 * sk), "pid": 7,
+                "comm": "app", "owner_how": 1, "cpu_pid": 7, "netns": 1,
+                "family": 2, "saddr": saddr, "sport": sport,
+                "daddr": daddr, "dport": dport, "oldstate": old,
+                "newstate": new, "flags": 0, "value": 0, "reason": 0, "fd": 0,
+                "arg": 0, "arg2": 0}) + "\n")
+        f.write('{"type":"end","ts_ns":%d}\n' % ts)
+        f.write('{"type":"stop","ts_ns":%d,"lost":0,"filtered":0,"malformed":0}\n'
+                % ts)
+
+
+def synthetic(path, conns, closed=False):
+    """A recording of conns connections opened, none closed; or each closed
+    first, down to FIN_WAIT2 -> CLOSE: a timewait record (the recording has
+    no sock_diag answer, so they stay)."""
+    steps = [(7, 2)] + ([(2, 1), (1, 4), (4, 5), (5, 7)] if closed else [])
+    write_synthetic(path, ((i, ("10.0.0.1", 1024 + i % 60000), ("10.0.0.2", 443),
+                            old, new) for i in range(conns) for old, new in steps))

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from conftest import KERNEL_TYPES, TCPWATCH, Trace, pid_args, run_tcpwatch
+from conftest import (KERNEL_TYPES, TCPWATCH, Trace, pid_args, run_tcpwatch, synthetic,
+                      write_synthetic)
 
 NOBODY = 65534
 SCENARIOS = ["normal-close", "write-after-peer-close", "time-wait-bind"]
@@ -266,39 +267,6 @@ def test_kill_9_loses_at_most_the_last_line(peers, tmp_path):
     assert json.loads(out.splitlines()[-1])["type"] == "summary"
 
 
-def write_synthetic(path, events):
-    """A recording of state changes: events yields (sk, (saddr, sport),
-    (daddr, dport), old, new), all in one namespace, by process 7."""
-    with open(path, "w") as f:
-        f.write(json.dumps({"type": "recording", "version": 1, "host": "h",
-                            "kernel": "k", "mono_to_real_ns": 0, "scenario": None,
-                            "pids": "", "ports": "", "family": None,
-                            "follow": True, "stuck": 30}) + "\n")
-        ts = 1000
-        for sk, (saddr, sport), (daddr, dport), old, new in events:
-            ts += 1
-            f.write(json.dumps({
-                "type": "event", "event": "state", "ts_ns": ts,
-                "sk": "0x%x" % (0xffff888100000000 + 64 * sk), "pid": 7,
-                "comm": "app", "owner_how": 1, "cpu_pid": 7, "netns": 1,
-                "family": 2, "saddr": saddr, "sport": sport,
-                "daddr": daddr, "dport": dport, "oldstate": old,
-                "newstate": new, "flags": 0, "value": 0, "reason": 0, "fd": 0,
-                "arg": 0, "arg2": 0}) + "\n")
-        f.write('{"type":"end","ts_ns":%d}\n' % ts)
-        f.write('{"type":"stop","ts_ns":%d,"lost":0,"filtered":0,"malformed":0}\n'
-                % ts)
-
-
-def synthetic(path, conns, closed=False):
-    """A recording of conns connections opened, none closed; or each closed
-    first, down to FIN_WAIT2 -> CLOSE: a timewait record (the recording has
-    no sock_diag answer, so they stay)."""
-    steps = [(7, 2)] + ([(2, 1), (1, 4), (4, 5), (5, 7)] if closed else [])
-    write_synthetic(path, ((i, ("10.0.0.1", 1024 + i % 60000), ("10.0.0.2", 443),
-                            old, new) for i in range(conns) for old, new in steps))
-
-
 def test_full_tables_count_evictions(tmp_path):
     rec = tmp_path / "busy.jsonl"
     synthetic(rec, 70000)
@@ -428,3 +396,50 @@ def test_header_says_whether_calls_were_traced(tmp_path, calls, target):
         return
     assert rc == 0, err
     assert "Target        " + target in (tmp_path / "r.txt").read_text()
+
+
+def test_a_long_recording_through_the_reader_thread(tmp_path):
+    """The lines are read and parsed by a thread of their own, a few hundred
+    ahead of the analyzer: a recording many times that long replays whole
+    and in order, bad lines reported where they are, and a reader that goes
+    away (| head -1) ends the replay at once."""
+    rec = tmp_path / "rec.jsonl"
+    synthetic(rec, 3000, closed=True)
+    lines = rec.read_text().splitlines(keepends=True)
+    bad = [1000, 7000, 14000]
+    for no in bad:
+        lines.insert(no - 1, "not json\n")
+    rec.write_text("".join(lines))
+    rc, out, err = replay(rec, "--json")
+    assert rc == 3, err
+    assert ["%s:%d:" % (rec, no) in l for no, l in
+            zip(bad, [l for l in err.splitlines() if "not a record" in l])] == [True] * 3
+    events = [json.loads(l) for l in out.splitlines()]
+    states = [e for e in events if e["type"] == "state" and not e.get("reconstructed")]
+    assert len(states) == 3000 * 5
+    assert [e["ts_ns"] for e in states] == sorted(e["ts_ns"] for e in states)
+    p = subprocess.Popen([TCPWATCH, "report", str(rec)], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    assert p.stdout.readline().startswith(b"TIME")
+    p.stdout.close()
+    assert p.wait(timeout=10) is not None
+
+
+def test_more_answers_after_one_record_than_the_reader_holds(tmp_path):
+    """The record in hand stays in the reader's ring while its sock_diag
+    answers are read: more answers than the ring holds must not stall it."""
+    rec = tmp_path / "rec.jsonl"
+    write_synthetic(rec, [(1, ("10.0.0.1", 1024), ("10.0.0.2", 443), 7, 2),
+                          (1, ("10.0.0.1", 1024), ("10.0.0.2", 443), 2, 1)])
+    lines = rec.read_text().splitlines(keepends=True)
+    answer = json.dumps({"type": "diag", "query": "lookup", "netns": 1, "family": 2,
+                         "saddr": "10.0.0.9", "sport": 9, "daddr": "10.0.0.8",
+                         "dport": 8, "ret": 0, "state": 1, "expires_ms": 0,
+                         "rqueue": 0, "wqueue": 0, "inode": 0, "timer": 0}) + "\n"
+    lines[2:2] = [answer] * 1000
+    rec.write_text("".join(lines))
+    rc, out, err = replay(rec, "--json")
+    assert rc == 0, err
+    states = [json.loads(l) for l in out.splitlines()]
+    assert [(e["old"], e["new"]) for e in states if e["type"] == "state"] == [
+        ("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED")]

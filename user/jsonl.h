@@ -28,22 +28,31 @@ struct jfield {
 	enum jtype type;
 	bool b;
 	bool is_int;		/* an integer within long long or unsigned long long */
-	long long i;		/* when it fits */
-	unsigned long long u;	/* when it is not negative */
 	bool fits;		/* i holds it */
 	bool negative;
+	long long i;		/* when it fits */
+	unsigned long long u;	/* when it is not negative */
 	double num;
-	/* Decoded UTF-8, for a string only; last: the rest is cleared first. */
-	char str[JSONL_STR_MAX];
+	/* Decoded UTF-8, in the object's strs, for a string only (shorter than JSONL_STR_MAX). */
+	const char *str;
 };
 
+/*
+ * The strings are stored one after the other in strs, so an object touches
+ * only the memory its fields use (a reader keeping many objects, or handing
+ * them to another thread, moves less). Copy one with jsonl_copy().
+ */
 struct jobject {
 	struct jfield f[JSONL_FIELDS];
 	int n;
+	size_t strs_used;
+	char strs[JSONL_FIELDS * JSONL_STR_MAX];
 };
 
 /* 0 on success; -1 with *err saying what was wrong. */
 int jsonl_parse(const char *s, size_t len, struct jobject *o, const char **err);
+/* *dst = *src, its strings its own (only the part of strs in use is copied). */
+void jsonl_copy(struct jobject *dst, const struct jobject *src);
 
 /*
  * Fields by number: a reader that looks up the same keys in object after

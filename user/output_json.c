@@ -257,7 +257,7 @@ void json_action(struct tw_output *out, const struct jobject *o, __u64 ts_ns)
 		fputc(':', f);
 		switch (fl->type) {
 		case J_STR:
-			json_write_str(f, fl->str, sizeof(fl->str));
+			json_write_str(f, fl->str, JSONL_STR_MAX);
 			break;
 		case J_NUM:
 			if (fl->is_int && fl->fits)

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,9 @@
 #define LINE_MAX_BYTES	65536
 #define READ_BYTES	(256 * 1024)	/* read from the file at a time */
 #define MAX_ANSWERS	256	/* sock_diag answers after one record */
+#define RING_LINES	256	/* lines the reader thread may be ahead */
+#define RING_BATCH	32	/* lines it parses between two looks at the ring */
+#define RING_WAKE	(RING_LINES / 2)	/* lines ready, or room, to wake for */
 
 /* The keys record.c writes, looked up by number (see jsonl_index). */
 enum key {
@@ -151,8 +155,31 @@ struct line {
 	const struct jfield *field[NKEYS];	/* o's fields by key, or NULL */
 	enum record_type type;
 	unsigned long no;
-	char text[LINE_MAX_BYTES + 1];	/* the line as read (actions keep it) */
+	char bad[160];		/* why the line is not a record, or "" */
 	size_t len;
+	char text[LINE_MAX_BYTES + 1];	/* the line as read (actions keep it) */
+};
+
+/*
+ * Reading and parsing lines is half the work of a replay, and needs nothing
+ * the analyzer does: a thread of its own does it, up to RING_LINES lines
+ * ahead. Lines [head, tail) of the ring are parsed and not yet given back;
+ * head is the record in hand (the replay's cur), which stays put until the
+ * next one is taken. Each side takes the lock once per batch of lines, and
+ * wakes the other only when it sleeps. The reader reports nothing: a bad
+ * line carries its message, printed when the replay reaches it, so messages
+ * come in the file's order whatever the thread did.
+ */
+struct ring {
+	struct line *lines;	/* RING_LINES */
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;	/* for whichever side sleeps */
+	unsigned long head, tail;	/* the lines given back, the lines parsed */
+	bool done;		/* the reader has read the last line */
+	bool stop;		/* the replay needs no more */
+	bool reader_asleep, replay_asleep;
 };
 
 struct answer {
@@ -165,13 +192,20 @@ struct replay {
 	const char *path;
 	FILE *f;
 	struct jkeys keys;	/* key_names, for jsonl_index */
+	/* The reader thread's (the ring's lines are shared through it). */
 	char *in;		/* READ_BYTES read from f, */
 	size_t in_pos, in_len;	/* in[in_pos, in_len) not yet used */
 	unsigned long lineno;	/* lines read so far */
-	unsigned long bad;
 	bool eof;
-	struct line *cur, *ahead;	/* ahead: read but not yet used */
-	bool have_ahead;
+	struct ring ring;
+	/* The replay's. */
+	unsigned long bad;
+	struct line *cur;	/* the record in hand, */
+	unsigned long cur_at;	/* at this ring index (or copied to spare) */
+	unsigned long next_at;	/* the ring index of the next line to use */
+	unsigned long seen;	/* lines [next_at, seen) known to be parsed */
+	struct line *spare;	/* cur, when answers go further than the ring */
+	unsigned long last_no;	/* the number of the last line reached */
 	/* The recorded run. */
 	bool have_header;
 	bool headless_said;
@@ -226,11 +260,23 @@ static enum record_type record_type(const char *type)
 	return R_UNKNOWN;
 }
 
+/* ---- reading (the reader thread) ---------------------------------------- */
+
+__attribute__((format(printf, 2, 3)))
+static void line_bad(struct line *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(l->bad, sizeof(l->bad), fmt, ap);
+	va_end(ap);
+}
+
 /*
- * The next line into l, at most LINE_MAX_BYTES. Returns 1, 0 at the end,
- * -1 for a line that was too long (reported; its rest is skipped).
+ * The next line into l, at most LINE_MAX_BYTES (a longer one is marked bad,
+ * its rest skipped). False at the end of the file.
  */
-static int read_line(struct replay *r, struct line *l)
+static bool read_line(struct replay *r, struct line *l)
 {
 	size_t n = 0;
 	bool over = false, ended = false;
@@ -259,75 +305,192 @@ static int read_line(struct replay *r, struct line *l)
 	}
 	if (!ended && n == 0 && !over) {
 		r->eof = true;
-		return 0;
+		return false;
 	}
 	l->no = ++r->lineno;
 	l->text[n] = '\0';
 	l->len = n;
+	l->bad[0] = '\0';
 	if (!ended)
 		r->eof = true;
-	if (over) {
-		bad_line(r, l->no, "line longer than %d bytes: skipped", LINE_MAX_BYTES);
-		return -1;
-	}
-	return 1;
+	if (over)
+		line_bad(l, "line longer than %d bytes: skipped", LINE_MAX_BYTES);
+	return true;
 }
 
-/* The next well-formed record into l (bad lines reported on the way); false at the end. */
-static bool next_record(struct replay *r, struct line *l)
+/* The next line into l, parsed, or marked bad; false at the end. */
+static bool parse_line(struct replay *r, struct line *l)
 {
 	const char *err;
-	int got;
 
-	while ((got = read_line(r, l)) != 0) {
-		if (got < 0)
-			continue;
-		if (l->len && l->text[l->len - 1] == '\r')
-			l->text[--l->len] = '\0';
-		if (!l->len) {
-			bad_line(r, l->no, "empty line");
-			continue;
-		}
-		if (memchr(l->text, '\0', l->len)) {
-			bad_line(r, l->no, "NUL byte in the line");
-			continue;
-		}
-		if (jsonl_parse(l->text, l->len, &l->o, &err)) {
-			bad_line(r, l->no, "not a record (%s)%s", err,
-				 r->eof ? ": the recording is cut short here" : "");
-			continue;
-		}
-		jsonl_index(&l->o, &r->keys, l->field);
-		if (!str_field(l, K_TYPE)) {
-			bad_line(r, l->no, "no \"type\" string");
-			continue;
-		}
-		l->type = record_type(str_field(l, K_TYPE));
+	if (!read_line(r, l))
+		return false;
+	if (l->bad[0])
 		return true;
+	if (l->len && l->text[l->len - 1] == '\r')
+		l->text[--l->len] = '\0';
+	if (!l->len)
+		line_bad(l, "empty line");
+	else if (memchr(l->text, '\0', l->len))
+		line_bad(l, "NUL byte in the line");
+	else if (jsonl_parse(l->text, l->len, &l->o, &err))
+		line_bad(l, "not a record (%s)%s", err,
+			 r->eof ? ": the recording is cut short here" : "");
+	if (l->bad[0])
+		return true;
+	jsonl_index(&l->o, &r->keys, l->field);
+	if (!str_field(l, K_TYPE))
+		line_bad(l, "no \"type\" string");
+	else
+		l->type = record_type(str_field(l, K_TYPE));
+	return true;
+}
+
+static void *reader_main(void *arg)
+{
+	struct replay *r = arg;
+	struct ring *g = &r->ring;
+	unsigned long tail = 0, room;
+	bool more = true;
+
+	while (more) {
+		pthread_mutex_lock(&g->lock);
+		g->tail = tail;
+		if (g->replay_asleep && tail - g->head >= RING_WAKE) {
+			g->replay_asleep = false;
+			pthread_cond_broadcast(&g->wake);
+		}
+		while (tail - g->head >= RING_LINES && !g->stop) {
+			g->reader_asleep = true;
+			pthread_cond_wait(&g->wake, &g->lock);
+		}
+		room = RING_LINES - (tail - g->head);
+		more = !g->stop;
+		pthread_mutex_unlock(&g->lock);
+		for (unsigned long i = 0; more && i < room && i < RING_BATCH; i++) {
+			more = parse_line(r, &g->lines[tail % RING_LINES]);
+			tail += more;
+		}
 	}
-	return false;
+	pthread_mutex_lock(&g->lock);
+	g->tail = tail;
+	g->done = true;
+	pthread_cond_broadcast(&g->wake);
+	pthread_mutex_unlock(&g->lock);
+	return NULL;
+}
+
+static int ring_start(struct replay *r)
+{
+	struct ring *g = &r->ring;
+	int err;
+
+	g->lines = malloc(RING_LINES * sizeof(*g->lines));
+	if (!g->lines)
+		return -ENOMEM;
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->wake, NULL);
+	err = pthread_create(&g->thread, NULL, reader_main, r);
+	if (err)
+		return -err;
+	g->started = true;
+	return 0;
+}
+
+static void ring_stop(struct replay *r)
+{
+	struct ring *g = &r->ring;
+
+	if (g->started) {
+		pthread_mutex_lock(&g->lock);
+		g->stop = true;
+		pthread_cond_broadcast(&g->wake);
+		pthread_mutex_unlock(&g->lock);
+		pthread_join(g->thread, NULL);
+		pthread_mutex_destroy(&g->lock);
+		pthread_cond_destroy(&g->wake);
+		g->started = false;
+	}
+	free(g->lines);
+	g->lines = NULL;
+}
+
+/* ---- taking lines (the replay) ------------------------------------------- */
+
+/*
+ * The line at ring index i, once the reader has parsed it; NULL past the
+ * last. Gives back the lines before the record in hand.
+ */
+static struct line *line_at(struct replay *r, unsigned long i)
+{
+	struct ring *g = &r->ring;
+
+	if (i < r->seen)
+		return &g->lines[i % RING_LINES];
+	pthread_mutex_lock(&g->lock);
+	g->head = r->cur == r->spare ? r->next_at : r->cur_at;
+	if (g->reader_asleep &&
+	    (g->tail - g->head <= RING_LINES - RING_WAKE || i >= g->tail)) {
+		g->reader_asleep = false;
+		pthread_cond_broadcast(&g->wake);
+	}
+	while (i >= g->tail && !g->done) {
+		g->replay_asleep = true;
+		pthread_cond_wait(&g->wake, &g->lock);
+	}
+	r->seen = g->tail;
+	pthread_mutex_unlock(&g->lock);
+	return i < r->seen ? &g->lines[i % RING_LINES] : NULL;
+}
+
+/* The next record, not yet taken, bad lines reported on the way; NULL at the end. */
+static struct line *peek(struct replay *r)
+{
+	struct line *l;
+
+	while ((l = line_at(r, r->next_at)) && l->bad[0]) {
+		bad_line(r, l->no, "%s", l->bad);
+		r->last_no = l->no;
+		r->next_at++;
+	}
+	if (l)
+		r->last_no = l->no;
+	return l;
 }
 
 /* Make r->cur the next record; false at the end. */
 static bool advance(struct replay *r)
 {
-	struct line *tmp;
+	struct line *l = peek(r);
 
-	if (r->have_ahead) {
-		tmp = r->cur;
-		r->cur = r->ahead;
-		r->ahead = tmp;
-		r->have_ahead = false;
-		return true;
-	}
-	return next_record(r, r->cur);
+	if (!l)
+		return false;
+	r->cur = l;
+	r->cur_at = r->next_at++;
+	return true;
 }
 
-static const struct line *peek(struct replay *r)
+/*
+ * Past the record peek() returned: a sock_diag answer, used while cur is
+ * still in hand. The ring would not hold more answers than it has lines:
+ * cur is copied out of the ring the first time it would.
+ */
+static void skip_peeked(struct replay *r)
 {
-	if (!r->have_ahead)
-		r->have_ahead = next_record(r, r->ahead);
-	return r->have_ahead ? r->ahead : NULL;
+	const struct line *c = r->cur;
+	struct line *sp = r->spare;
+
+	r->next_at++;
+	if (c == sp || r->next_at - r->cur_at < RING_LINES - 1)
+		return;
+	jsonl_copy(&sp->o, &c->o);
+	jsonl_index(&sp->o, &r->keys, sp->field);
+	sp->type = c->type;
+	sp->no = c->no;
+	sp->bad[0] = '\0';
+	sp->len = c->len;
+	memcpy(sp->text, c->text, c->len + 1);
+	r->cur = sp;
 }
 
 /* ---- fields ------------------------------------------------------------- */
@@ -827,7 +990,7 @@ static void collect_answers(struct replay *r)
 
 		if (parse_diag(r, next, &a) && r->nanswers < MAX_ANSWERS)
 			r->answers[r->nanswers++] = a;
-		r->have_ahead = false;	/* used */
+		skip_peeked(r);
 	}
 }
 
@@ -1046,11 +1209,11 @@ static void replay_all(struct replay *r)
 	if (r->tl) {
 		fprintf(stderr, "tcpwatch: %s:%lu: the recording ends inside scenario "
 			"%s, before its result: the run was cut short\n", r->path,
-			r->lineno, r->scenario);
+			r->last_no, r->scenario);
 		scenario_done(r, 0, NULL);
 	} else if (r->an && !r->stopped) {
 		fprintf(stderr, "tcpwatch: %s:%lu: the recording ends before tracing "
-			"stopped: the run was cut short\n", r->path, r->lineno);
+			"stopped: the run was cut short\n", r->path, r->last_no);
 	}
 	session_stop(r, r->last_ts);
 }
@@ -1073,12 +1236,18 @@ static void print_start(const struct replay *r)
 static int replay_file(struct replay *r)
 {
 	const struct line *first;
+	int err;
 
-	r->cur = malloc(sizeof(*r->cur));
-	r->ahead = malloc(sizeof(*r->ahead));
+	r->spare = malloc(sizeof(*r->spare));
 	r->in = malloc(READ_BYTES);
-	if (!r->cur || !r->ahead || !r->in) {
+	if (!r->spare || !r->in) {
 		fprintf(stderr, "tcpwatch: out of memory\n");
+		return 1;
+	}
+	err = ring_start(r);
+	if (err) {
+		fprintf(stderr, "tcpwatch: cannot start reading %s: %s\n", r->path,
+			strerror(-err));
 		return 1;
 	}
 	/* The header first: it sets the clock the times are printed with. */
@@ -1134,14 +1303,14 @@ int replay_main(const struct tw_options *o)
 	r.opts = *o;
 	r.opts.replay = NULL;
 	status = replay_file(&r);
+	ring_stop(&r);
 	if (ferror(r.f)) {
 		fprintf(stderr, "tcpwatch: cannot read %s: %s\n", o->replay,
 			strerror(errno));
 		status = 1;
 	}
 	fclose(r.f);
-	free(r.cur);
-	free(r.ahead);
+	free(r.spare);
 	free(r.in);
 	err = output_close(&out);
 	if (err && err != -EPIPE && !status) {

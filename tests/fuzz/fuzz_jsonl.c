@@ -23,7 +23,7 @@ static void reencode(FILE *f, const struct jobject *o)
 		json_write_str(f, fl->key, sizeof(fl->key));
 		fputc(':', f);
 		if (fl->type == J_STR)
-			json_write_str(f, fl->str, sizeof(fl->str));
+			json_write_str(f, fl->str, JSONL_STR_MAX);
 		else if (fl->type == J_NUM && fl->is_int && fl->fits)
 			fprintf(f, "%lld", fl->i);
 		else if (fl->type == J_NUM && fl->is_int)
