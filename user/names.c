@@ -107,14 +107,19 @@ const char *rst_reason_name(__u32 value)
 	return value < MAX_REASONS && rst_reasons[value][0] ? rst_reasons[value] : NULL;
 }
 
-int rst_reason_set(__u32 value, const char *name)
+bool rst_reason_valid(__u32 value, const char *name)
 {
 	size_t n = strlen(name);
 
-	if (value >= MAX_REASONS || !n || n >= REASON_LEN ||
-	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n)
+	return value < MAX_REASONS && n && n < REASON_LEN &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
+}
+
+int rst_reason_set(__u32 value, const char *name)
+{
+	if (!rst_reason_valid(value, name))
 		return -1;
-	memcpy(rst_reasons[value], name, n + 1);
+	memcpy(rst_reasons[value], name, strlen(name) + 1);
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #ifndef TW_NAMES_H
 #define TW_NAMES_H
 
+#include <stdbool.h>
 #include <linux/types.h>
 
 /* Kernel TCP state names without the TCP_ prefix; "UNKNOWN" out of range. */
@@ -26,10 +27,12 @@ const char *errno_name(long err, char *buf, size_t len);
 void rst_reason_from_btf(__s32 value, const char *name);
 /* The name without SK_RST_REASON_, or NULL when unknown. */
 const char *rst_reason_name(__u32 value);
+/* Whether value and name can be a reset reason: in range, [A-Z0-9_]+. */
+bool rst_reason_valid(__u32 value, const char *name);
 /*
  * Name value as a recording says the traced kernel did (a replay has no
  * BTF). Returns -1, changing nothing, for a value or a name that cannot be
- * one: out of range, empty, or not [A-Z0-9_].
+ * one (rst_reason_valid).
  */
 int rst_reason_set(__u32 value, const char *name);
 

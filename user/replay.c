@@ -156,6 +156,9 @@ struct line {
 	enum record_type type;
 	unsigned long no;
 	char bad[160];		/* why the line is not a record, or "" */
+	/* An event record, decoded by the reader: ev, or why not (ev_bad). */
+	struct tw_event ev;
+	char ev_bad[160];
 	size_t len;
 	char text[LINE_MAX_BYTES + 1];	/* the line as read (actions keep it) */
 };
@@ -230,11 +233,25 @@ struct replay {
 	int nscenarios, failed;
 };
 
+/*
+ * The line the reader thread is decoding: what bad_line() says about it is
+ * kept with it (ev_bad), and said when the replay reaches it.
+ */
+static __thread struct line *decoding;
+
 __attribute__((format(printf, 3, 4)))
 static bool bad_line(struct replay *r, unsigned long no, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (decoding) {
+		if (!decoding->ev_bad[0]) {
+			va_start(ap, fmt);
+			vsnprintf(decoding->ev_bad, sizeof(decoding->ev_bad), fmt, ap);
+			va_end(ap);
+		}
+		return false;
+	}
 	fprintf(stderr, "tcpwatch: %s:%lu: ", r->path, no);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -318,6 +335,8 @@ static bool read_line(struct replay *r, struct line *l)
 	return true;
 }
 
+static bool parse_event(struct replay *r, const struct line *l, struct tw_event *e);
+
 /* The next line into l, parsed, or marked bad; false at the end. */
 static bool parse_line(struct replay *r, struct line *l)
 {
@@ -339,10 +358,18 @@ static bool parse_line(struct replay *r, struct line *l)
 	if (l->bad[0])
 		return true;
 	jsonl_index(&l->o, &r->keys, l->field);
-	if (!str_field(l, K_TYPE))
+	if (!str_field(l, K_TYPE)) {
 		line_bad(l, "no \"type\" string");
-	else
-		l->type = record_type(str_field(l, K_TYPE));
+		return true;
+	}
+	l->type = record_type(str_field(l, K_TYPE));
+	/* Most records are events: decoded here too, off the analyzer's thread. */
+	l->ev_bad[0] = '\0';
+	if (l->type == R_EVENT) {
+		decoding = l;
+		parse_event(r, l, &l->ev);
+		decoding = NULL;
+	}
 	return true;
 }
 
@@ -488,6 +515,8 @@ static void skip_peeked(struct replay *r)
 	sp->type = c->type;
 	sp->no = c->no;
 	sp->bad[0] = '\0';
+	sp->ev = c->ev;
+	memcpy(sp->ev_bad, c->ev_bad, sizeof(sp->ev_bad));
 	sp->len = c->len;
 	memcpy(sp->text, c->text, c->len + 1);
 	r->cur = sp;
@@ -686,7 +715,7 @@ static bool parse_event(struct replay *r, const struct line *l, struct tw_event 
 	if (!parse_sk(str_field(l, K_SK), &e->skaddr))
 		return missing(r, l, K_SK, "a hexadecimal string (\"0x...\")");
 	reason = str_field(l, K_REASON_NAME);
-	if (reason && rst_reason_set(e->reason, reason))
+	if (reason && !rst_reason_valid(e->reason, reason))
 		return bad_line(r, l->no, "field \"reason_name\": not a reset reason");
 	e->family = (__u16)family;
 	e->sport = (__u16)sport;
@@ -996,17 +1025,23 @@ static void collect_answers(struct replay *r)
 
 static void on_event(struct replay *r, const struct line *l)
 {
-	struct tw_event e;
+	const struct tw_event *e = &l->ev;
+	const char *reason = str_field(l, K_REASON_NAME);
 
-	if (!parse_event(r, l, &e) || !session_open(r, l->no))
+	if (l->ev_bad[0])
+		return (void)bad_line(r, l->no, "%s", l->ev_bad);
+	/* Valid, or the reader would have said so. */
+	if (reason)
+		rst_reason_set(e->reason, reason);
+	if (!session_open(r, l->no))
 		return;
 	if (r->ended)
 		return (void)bad_line(r, l->no, "an event after the end of tracing");
-	r->last_ts = e.ts_ns;
+	r->last_ts = e->ts_ns;
 	r->stats.events++;
-	r->stats.by_type[e.type]++;
-	r->sink.event(r->sink.ctx, &e);
-	analyzer_event(r->an, &e);
+	r->stats.by_type[e->type]++;
+	r->sink.event(r->sink.ctx, e);
+	analyzer_event(r->an, e);
 }
 
 static void on_snapshot(struct replay *r, const struct line *l)
