@@ -164,9 +164,9 @@ struct line {
 };
 
 /*
- * Reading and parsing lines is half the work of a replay, and needs nothing
- * the analyzer does: a thread of its own does it, up to RING_LINES lines
- * ahead. Lines [head, tail) of the ring are parsed and not yet given back;
+ * Reading and parsing lines (and decoding events) is half the work of a
+ * replay, and needs nothing the analyzer has: a thread of its own does it,
+ * up to RING_LINES lines ahead. Lines [head, tail) of the ring are parsed and not yet given back;
  * head is the record in hand (the replay's cur), which stays put until the
  * next one is taken. Each side takes the lock once per batch of lines, and
  * wakes the other only when it sleeps. The reader reports nothing: a bad
