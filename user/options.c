@@ -74,6 +74,7 @@ static const char usage_text[] =
 "  sudo tcpwatch                       # every TCP connection on the host\n"
 "  sudo tcpwatch -p 1234               # connections of process 1234\n"
 "  sudo tcpwatch -p 1234,1240 -P 443   # two processes, port 443 only\n"
+"  sudo tcpwatch -p 1234 --no-calls    # lighter on a busy host\n"
 "  sudo tcpwatch -j -o trace.jsonl -p \"$(pidof -s nginx)\"\n"
 "  sudo tcpwatch -d 60 -P 5432         # one minute of PostgreSQL traffic\n"
 "  sudo tcpwatch --scenario close-wait-leak\n"
