@@ -22,6 +22,7 @@ def one_line(err):
     (["--buffer", "lots"], "tcpwatch: invalid buffer size 'lots'"),
     (["--duration", "-5"], "tcpwatch: invalid duration '-5'"),
     (["--keep-going"], "tcpwatch: --keep-going needs --pid"),
+    (["--no-calls"], "tcpwatch: --no-calls needs --pid"),
     (["extra"], "tcpwatch: unexpected argument 'extra'"),
 ])
 def test_malformed_options(args, message):

@@ -308,6 +308,8 @@ def test_full_timewait_table_counts_evictions(tmp_path):
      "tcpwatch: --pid does not apply to tcpwatch report"),
     (["report", "x.jsonl", "--duration", "1"], 2,
      "tcpwatch: --duration does not apply to tcpwatch report"),
+    (["report", "x.jsonl", "--no-calls"], 2,
+     "tcpwatch: --no-calls does not apply to tcpwatch report"),
     (["report", "/nonexistent/rec.jsonl"], 1,
      "tcpwatch: cannot read /nonexistent/rec.jsonl: No such file or directory"),
 ])

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,8 +419,11 @@ static int ring_start(struct replay *r)
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->wake, NULL);
 	err = pthread_create(&g->thread, NULL, reader_main, r);
-	if (err)
+	if (err) {
+		pthread_mutex_destroy(&g->lock);
+		pthread_cond_destroy(&g->wake);
 		return -err;
+	}
 	g->started = true;
 	return 0;
 }
@@ -510,15 +514,10 @@ static void skip_peeked(struct replay *r)
 	r->next_at++;
 	if (c == sp || r->next_at - r->cur_at < RING_LINES - 1)
 		return;
+	/* All of it (the text as long as it is); then o's pointers made sp's. */
+	memcpy(sp, c, offsetof(struct line, text) + c->len + 1);
 	jsonl_copy(&sp->o, &c->o);
 	jsonl_index(&sp->o, &r->keys, sp->field);
-	sp->type = c->type;
-	sp->no = c->no;
-	sp->bad[0] = '\0';
-	sp->ev = c->ev;
-	memcpy(sp->ev_bad, c->ev_bad, sizeof(sp->ev_bad));
-	sp->len = c->len;
-	memcpy(sp->text, c->text, c->len + 1);
 	r->cur = sp;
 }
 
