@@ -121,7 +121,8 @@ static const bool plain_ascii[256] = {
 	[']' ... 0x7f] = true,
 };
 
-static bool parse_string(struct cursor *c, char *out, size_t cap)
+/* A string into out (cap bytes with its NUL); *out_len: its length. */
+static bool parse_string(struct cursor *c, char *out, size_t cap, size_t *out_len)
 {
 	size_t len = 0;
 
@@ -169,6 +170,7 @@ static bool parse_string(struct cursor *c, char *out, size_t cap)
 		return fail(c, "unterminated string");
 	c->p++;
 	out[len] = '\0';
+	*out_len = len;
 	return true;
 }
 
@@ -294,12 +296,13 @@ static bool parse_value(struct cursor *c, struct jobject *o, struct jfield *f)
 	if (*c->p == '"') {
 		/* Room for JSONL_STR_MAX a field: strs never runs short. */
 		char *out = o->strs + o->strs_used;
+		size_t n;
 
 		f->type = J_STR;
-		if (!parse_string(c, out, JSONL_STR_MAX))
+		if (!parse_string(c, out, JSONL_STR_MAX, &n))
 			return false;
 		f->str = out;
-		o->strs_used += strlen(out) + 1;
+		o->strs_used += n + 1;
 		return true;
 	}
 	if (*c->p == '{' || *c->p == '[')
@@ -310,12 +313,13 @@ static bool parse_value(struct cursor *c, struct jobject *o, struct jfield *f)
 static bool parse_member(struct cursor *c, struct jobject *o)
 {
 	struct jfield *f;
+	size_t n;
 
 	if (o->n == JSONL_FIELDS)
 		return fail(c, "too many fields");
 	f = &o->f[o->n];
 	memset(f, 0, sizeof(*f));
-	if (!parse_string(c, f->key, sizeof(f->key)))
+	if (!parse_string(c, f->key, sizeof(f->key), &n))
 		return false;
 	skip_ws(c);
 	if (c->p >= c->end || *c->p != ':')
