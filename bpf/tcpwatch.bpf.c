@@ -333,6 +333,10 @@ struct trace_event_raw_tcp_event_sk_skb {
 	(bpf_core_type_exists(struct trace_event_raw_##name) ?			\
 	 (const struct sock *)BPF_CORE_READ((struct trace_event_raw_##name *)(ctx), skaddr) : \
 	 (const struct sock *)BPF_CORE_READ((struct trace_event_raw_tcp_event_sk_skb *)(ctx), skaddr))
+#define classic_sk_skb_skbaddr(ctx, name)					\
+	(bpf_core_type_exists(struct trace_event_raw_##name) ?			\
+	 (const struct sk_buff *)BPF_CORE_READ((struct trace_event_raw_##name *)(ctx), skbaddr) : \
+	 (const struct sk_buff *)BPF_CORE_READ((struct trace_event_raw_tcp_event_sk_skb *)(ctx), skbaddr))
 
 /* ---- state changes ---------------------------------------------------- */
 
@@ -466,6 +470,9 @@ static __always_inline bool state_event(struct tw_event *e,
 	e->oldstate = old;
 	e->newstate = new;
 	read_endpoints(e, sk, direct);
+	/* Its whole count: the last attempts' events may have gone missing. */
+	if (new == TCP_CLOSE)
+		e->value = BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
 	if (claim_owner(sk, old, new, e, &claimed))
 		admitted = admit(sk, e, &claimed, &o);
 	else
@@ -684,8 +691,24 @@ struct trace_event_raw_tcp_retransmit_skb___err {
 	int err;
 } __attribute__((preserve_access_index));
 
+/*
+ * The segments one attempt carries: tcp_skb_pcount(), kept in the skb's
+ * shared info at head + end (end an offset on 64-bit kernels). The count
+ * below grows by as many, so the analyzer can tell from a larger jump that
+ * an attempt's event never arrived.
+ */
+static __always_inline __u32 skb_segments(const struct sk_buff *skb)
+{
+	const unsigned char *head = BPF_CORE_READ(skb, head);
+	__u32 end = BPF_CORE_READ(skb, end);
+	const struct skb_shared_info *shinfo = (const void *)(head + end);
+
+	return BPF_CORE_READ(shinfo, gso_segs);
+}
+
 static __always_inline void handle_retransmit(const struct sock *sk, __u8 type,
 					      const struct request_sock *req,
+					      const struct sk_buff *skb,
 					      int err, bool has_err)
 {
 	struct tw_event e;
@@ -697,6 +720,8 @@ static __always_inline void handle_retransmit(const struct sock *sk, __u8 type,
 		e.flags |= TW_F_HAS_REASON;
 		e.reason = err < 0 ? -err : err;
 	}
+	if (skb)
+		e.arg = skb_segments(skb);
 	/*
 	 * The kernel's own count: total_retrans already includes this one;
 	 * a request socket's num_retrans is bumped only after the tracepoint.
@@ -727,13 +752,13 @@ static __always_inline void handle_retransmit(const struct sock *sk, __u8 type,
 }
 
 SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(btf_retransmit, const struct sock *sk)
+int BPF_PROG(btf_retransmit, const struct sock *sk, const struct sk_buff *skb)
 {
 	int err = 0;
 
 	if (retrans_err_arg)
 		err = (int)ctx[2];
-	handle_retransmit(sk, TW_EV_RETRANS, NULL, err, retrans_err_arg);
+	handle_retransmit(sk, TW_EV_RETRANS, NULL, skb, err, retrans_err_arg);
 	return 0;
 }
 
@@ -747,7 +772,8 @@ int tp_retransmit(void *ctx)
 	if (has_err)
 		err = BPF_CORE_READ(r, err);
 	handle_retransmit(classic_sk_skb_skaddr(ctx, tcp_retransmit_skb),
-			  TW_EV_RETRANS, NULL, err, has_err);
+			  TW_EV_RETRANS, NULL,
+			  classic_sk_skb_skbaddr(ctx, tcp_retransmit_skb), err, has_err);
 	return 0;
 }
 
@@ -755,7 +781,7 @@ SEC("tp_btf/tcp_retransmit_synack")
 int BPF_PROG(btf_retransmit_synack, const struct sock *sk,
 	     const struct request_sock *req)
 {
-	handle_retransmit(sk, TW_EV_SYNACK_RETRANS, req, 0, false);
+	handle_retransmit(sk, TW_EV_SYNACK_RETRANS, req, NULL, 0, false);
 	return 0;
 }
 
@@ -763,7 +789,7 @@ SEC("tracepoint/tcp/tcp_retransmit_synack")
 int tp_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
 {
 	handle_retransmit(BPF_CORE_READ(ctx, skaddr), TW_EV_SYNACK_RETRANS,
-			  BPF_CORE_READ(ctx, req), 0, false);
+			  BPF_CORE_READ(ctx, req), NULL, 0, false);
 	return 0;
 }
 

@@ -102,13 +102,15 @@ struct tw_event {
 	__u32 cpu_pid;		/* tgid on CPU when the hook ran: softirq work runs
 				 * in whatever task it interrupted (0: idle) */
 	__u32 netns;		/* network namespace inode */
-	__s32 value;		/* ERROR: errno; RETRANS: the socket's retransmit
-				 * count; CALL: return value (-errno) */
+	__s32 value;		/* ERROR: errno; RETRANS and STATE to CLOSE: the
+				 * socket's retransmit count (total_retrans);
+				 * CALL: return value (-errno) */
 	__u32 reason;		/* RST_SENT: enum sk_rst_reason; CALL: enum tw_call;
 				 * RETRANS with TW_F_HAS_REASON: errno of an
 				 * attempt that did not go out (0: it did) */
 	__s32 fd;		/* CALL: the file descriptor */
-	__u32 arg;		/* CALL: see enum tw_call */
+	__u32 arg;		/* CALL: see enum tw_call; RETRANS: segments this
+				 * attempt carried (0: not known) */
 	__s32 arg2;		/* CALL: see enum tw_call */
 	__u32 pad2;
 	__u16 sport;

@@ -1,4 +1,5 @@
 """Shared helpers: run tcpwatch against the real kernel, and the workloads it traces."""
+import contextlib
 import json
 import os
 import signal
@@ -313,6 +314,44 @@ def pair(peers, trace, server_mode, client_mode, *trace_args, addr="127.0.0.1",
 
 def pid_args(*procs):
     return ["--pid", ",".join(str(p.pid) for p in procs)]
+
+
+@contextlib.contextmanager
+def netns_losing_requests(prefix, port, longer_than, sysctls=()):
+    """A network namespace (name yielded) with lo up, whose input drops the
+    TCP packets to port longer than longer_than bytes (IP length): requests
+    are lost and retransmitted, handshakes and ACKs pass. Its nft table is
+    "tw", the chain "in"; sysctls are "name=value" settings for it."""
+    name = "%s-%d" % (prefix, os.getpid())
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        for setting in sysctls:
+            subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw", setting],
+                           check=True)
+        subprocess.run(["ip", "netns", "exec", name, "nft",
+                        "add table ip tw; "
+                        "add chain ip tw in { type filter hook input priority 0; }; "
+                        "add rule ip tw in tcp dport %d ip length > %d drop"
+                        % (port, longer_than)], check=True)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name])
+
+
+def netns_counters(ns):
+    """The network namespace's own TCP counters (/proc/net/snmp and
+    /proc/net/netstat), as {"Tcp:RetransSegs": n, "TcpExt:...": n}: what
+    its kernel did, to hold tcpwatch's figures against."""
+    text = subprocess.run(["ip", "netns", "exec", ns, "cat", "/proc/net/snmp",
+                           "/proc/net/netstat"], check=True, capture_output=True,
+                          text=True).stdout.splitlines()
+    counters = {}
+    for names, values in zip(text[::2], text[1::2]):
+        prefix = names.split(":")[0]
+        for name, value in zip(names.split()[1:], values.split()[1:]):
+            counters[prefix + ":" + name] = int(value)
+    return counters
 
 
 def bpf_objects(owner_pid, kind):

@@ -64,7 +64,9 @@ struct conn {
 	__u16 retrans_failed;	/* attempts that did not leave this host (saturates) */
 	__u8 retrans_err;	/* the errno of the last of them */
 	__u8 retrans_failed_counted; /* of them, those in retrans (saturates) */
-	int rst_sent_reason;	/* -1: none */
+	__s16 rst_sent_reason;	/* -1: none */
+	__u8 retrans_unseen;	/* in retrans, but no event came for them (saturates) */
+	bool retrans_known;	/* retrans is the kernel's whole count (not sock_diag's) */
 	int err;
 	char comm[TW_COMM_LEN];
 	__u8 role;		/* enum conn_role */

@@ -617,6 +617,54 @@ static void on_close_complete(struct analyzer *a, struct conn *c, int old)
 	}
 }
 
+/*
+ * A retransmission attempt. e->value is the socket's total_retrans: the
+ * segments of every attempt so far, those the transmit refused included
+ * (a netfilter drop: EPERM, which since 6.17 fires the tracepoint too), not
+ * those given up before it (EBUSY, EAGAIN, a failed allocation); e->arg is
+ * this attempt's segments (0 in older recordings). A count grown by more
+ * than that since the last one had attempts whose event never came: a hook
+ * run the kernel skipped, or before 6.17 an attempt that failed. Their
+ * outcome is unknown, so they are counted apart. sock_diag's count for a
+ * socket present at attach is not total_retrans: no gap before the first.
+ */
+static void retrans_unseen_add(struct conn *c, long long n)
+{
+	if (n > 0 && (c->retrans_known || !c->at_attach))
+		c->retrans_unseen = n + c->retrans_unseen >= UINT8_MAX ?
+				    UINT8_MAX : (__u8)(n + c->retrans_unseen);
+}
+
+static void on_retrans(struct conn *c, const struct tw_event *e)
+{
+	bool counted = (long long)e->value > c->retrans;
+
+	if (counted && e->arg)
+		retrans_unseen_add(c, (long long)e->value - c->retrans - e->arg);
+	if (tw_retrans_failed(e)) {
+		if (c->retrans_failed < UINT16_MAX)
+			c->retrans_failed++;
+		if (counted && c->retrans_failed_counted < UINT8_MAX)
+			c->retrans_failed_counted++;
+		c->retrans_err = (__u8)e->reason;
+	}
+	c->retrans = e->value;
+	c->retrans_known = true;
+}
+
+/*
+ * The socket's whole count as it closed (e->value of the state change to
+ * CLOSE; 0 in older recordings): the last attempts' events may be missing.
+ */
+static void retrans_at_close(struct conn *c, const struct tw_event *e)
+{
+	if ((long long)e->value <= c->retrans)
+		return;
+	retrans_unseen_add(c, (long long)e->value - c->retrans);
+	c->retrans = e->value;
+	c->retrans_known = true;
+}
+
 static void on_state(struct analyzer *a, struct conn *c, const struct tw_event *e)
 {
 	int old = e->oldstate, new = e->newstate;
@@ -654,8 +702,10 @@ static void on_state(struct analyzer *a, struct conn *c, const struct tw_event *
 		if (tw)
 			tw_end(a, tw, CAUSE_REUSED);
 	}
-	if (new == S_CLOSE)
+	if (new == S_CLOSE) {
+		retrans_at_close(c, e);
 		on_close_complete(a, c, old);
+	}
 }
 
 static void remember_rst(struct analyzer *a, const struct tw_event *e)
@@ -772,7 +822,7 @@ static void on_rst_sent(struct analyzer *a, struct conn *c, const struct tw_even
 	a->window_rsts++;
 	if (!c)
 		return;
-	c->rst_sent_reason = (int)e->reason;
+	c->rst_sent_reason = e->reason > INT16_MAX ? INT16_MAX : (__s16)e->reason;
 	who(w, sizeof(w), c);
 	conn_str(s, sizeof(s), c);
 	if (!(e->flags & TW_F_HAS_REASON))
@@ -808,36 +858,56 @@ static bool drops_counted(const struct conn *c)
 {
 	return c->retrans_failed && c->retrans_failed != UINT16_MAX &&
 	       c->retrans_failed_counted != UINT8_MAX &&
-	       c->retrans_failed_counted <= c->retrans;
-}
-
-/* The retransmissions that went out: the kernel's count, less its failed. */
-static int retrans_sent(const struct conn *c)
-{
-	return drops_counted(c) ? c->retrans - c->retrans_failed_counted : c->retrans;
+	       c->retrans_unseen != UINT8_MAX &&
+	       c->retrans_failed_counted + c->retrans_unseen <= c->retrans;
 }
 
 /*
- * The retransmission attempts that never left this host, as a sentence to
- * add ("" when none did).
+ * The retransmissions that went out: the kernel's count, less its failed
+ * and those no event told about.
+ */
+static int retrans_sent(const struct conn *c)
+{
+	return drops_counted(c) ?
+	       c->retrans - c->retrans_failed_counted - c->retrans_unseen : c->retrans;
+}
+
+/*
+ * The retransmission attempts that never left this host, and those the
+ * kernel counted with no event, as sentences to add ("" when none).
  */
 static void local_drops(char *buf, size_t len, const struct conn *c)
 {
 	char name[32], why[96];
+	int n = 0;
 
 	buf[0] = '\0';
-	if (!c->retrans_failed)
+	if (c->retrans_failed) {
+		snprintf(why, sizeof(why), "%s%s",
+			 errno_name(c->retrans_err, name, sizeof(name)),
+			 c->retrans_err == EPERM ? ": a firewall rule on this host "
+						   "dropped them on output" : "");
+		if (drops_counted(c))
+			n = snprintf(buf, len, " %d more attempt%s never left this host (%s).",
+				     c->retrans_failed, c->retrans_failed == 1 ? "" : "s", why);
+		else
+			n = snprintf(buf, len, " %s%d of the attempts never left this host (%s).",
+				     c->retrans_failed == UINT16_MAX ? "at least " : "",
+				     c->retrans_failed, why);
+	}
+	if (!c->retrans_unseen || n < 0 || (size_t)n >= len)
 		return;
-	snprintf(why, sizeof(why), "%s%s", errno_name(c->retrans_err, name, sizeof(name)),
-		 c->retrans_err == EPERM ? ": a firewall rule on this host dropped "
-					   "them on output" : "");
 	if (drops_counted(c))
-		snprintf(buf, len, " %d more attempt%s never left this host (%s).",
-			 c->retrans_failed, c->retrans_failed == 1 ? "" : "s", why);
+		snprintf(buf + n, len - n, " The kernel counted %d more attempt%s whose "
+			 "event never reached tcpwatch (a hook run it skipped): whether "
+			 "%s left this host is not known.", c->retrans_unseen,
+			 c->retrans_unseen == 1 ? "" : "s",
+			 c->retrans_unseen == 1 ? "it" : "they");
 	else
-		snprintf(buf, len, " %s%d of the attempts never left this host (%s).",
-			 c->retrans_failed == UINT16_MAX ? "at least " : "",
-			 c->retrans_failed, why);
+		snprintf(buf + n, len - n, " %s%d of them came with no event "
+			 "(a hook run the kernel skipped, or, before 6.17, an attempt that "
+			 "never left this host).", c->retrans_unseen == UINT8_MAX ?
+			 "At least " : "", c->retrans_unseen);
 }
 
 static void on_error(struct analyzer *a, struct conn *c, int err)
@@ -849,7 +919,7 @@ static void on_error(struct analyzer *a, struct conn *c, int err)
 	 * twice, before and after: observed on 6.18).
 	 */
 	int before = c->state == S_CLOSE && c->nhist ? last_step(c).old : c->state;
-	char w[64], s[160], drops[192];
+	char w[64], s[160], drops[448];
 
 	c->err = err;
 	who(w, sizeof(w), c);
@@ -1125,22 +1195,8 @@ void analyzer_event(struct analyzer *a, const struct tw_event *e)
 		break;
 	case TW_EV_RETRANS:
 		a->window_retrans++;
-		if (c) {
-			if (tw_retrans_failed(e)) {
-				if (c->retrans_failed < UINT16_MAX)
-					c->retrans_failed++;
-				/*
-				 * An attempt the transmit itself refused (a netfilter
-				 * drop: EPERM) is in total_retrans; one given up
-				 * before (EBUSY, EAGAIN, a failed allocation) is not.
-				 */
-				if ((long long)e->value > c->retrans &&
-				    c->retrans_failed_counted < UINT8_MAX)
-					c->retrans_failed_counted++;
-				c->retrans_err = (__u8)e->reason;
-			}
-			c->retrans = e->value;
-		}
+		if (c)
+			on_retrans(c, e);
 		break;
 	case TW_EV_SYNACK_RETRANS:
 		if (c)

@@ -144,7 +144,7 @@ void output_summary(struct tw_output *out, const struct tw_stats *st)
 			(unsigned long long)st->evicted);
 	if (st->skipped)
 		fprintf(stderr, "; %llu hook runs skipped by the kernel (a hook fired "
-			"while its program ran on that CPU): their events are missing",
+			"while a program ran on that CPU): their events are missing",
 			(unsigned long long)st->skipped);
 	fputc('\n', stderr);
 	if (out->format == TW_FMT_JSON && !out->failed) {

@@ -172,6 +172,7 @@ static void json_details(struct jline *l, const struct tw_event *e)
 		return;
 	case TW_EV_RETRANS:
 		jl_s64(l, ",\"count\":", e->value);
+		jl_s64(l, ",\"segments\":", e->arg);
 		if (tw_retrans_failed(e))
 			jl_name(l, ",\"errno\":", errno_name(e->reason, tmp, sizeof(tmp)));
 		else
@@ -396,6 +397,8 @@ void json_connection(struct tw_output *out, const struct conn *c, __u64 end_ns)
 		jl_raw(&l, ",\"pid\":null,\"comm\":null");
 	}
 	json_tuple(&l, &c->t);
+	jl_s64(&l, ",\"retransmits\":", c->retrans);
+	jl_u64(&l, ",\"retransmits_unseen\":", c->retrans_unseen);
 	jl_raw(&l, ",\"states\":[");
 	for (int i = 0; i < c->nhist; i++) {
 		struct conn_step h = conn_step(c, i);

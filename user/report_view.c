@@ -699,7 +699,7 @@ void report_events_str(const struct report_view *v, char *buf, size_t len)
 	    (unsigned long long)st->filtered);
 	if (st->skipped)
 		add(buf, len, "; %llu hook runs skipped by the kernel (a hook fired "
-		    "while its program ran on that CPU)",
+		    "while a program ran on that CPU)",
 		    (unsigned long long)st->skipped);
 }
 
