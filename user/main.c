@@ -13,6 +13,7 @@
 #include "replay.h"
 #include "report.h"
 #include "scenario.h"
+#include "syscalls.h"
 #include "tracer.h"
 
 static int check_targets(const struct tw_options *o)
@@ -97,9 +98,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tcpwatch: needs CAP_BPF and CAP_PERFMON: run with sudo\n");
 		return 1;
 	}
+	if (!opts.scenario && check_targets(&opts))
+		return 1;
+	/* Known before the recording's header, which says whether they are. */
+	if ((opts.npids || opts.scenario) && !opts.no_calls &&
+	    !syscalls_traceable(&opts)) {
+		syscalls_say_untraced();
+		opts.no_calls = true;
+	}
 	if (opts.scenario)
 		return scenario_main(&opts);
-	if (check_targets(&opts))
-		return 1;
 	return trace(&opts);
 }

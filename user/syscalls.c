@@ -151,6 +151,20 @@ static void select_raw(struct tcpwatch_bpf *skel)
 }
 #endif
 
+void syscalls_say_untraced(void)
+{
+	fprintf(stderr, "tcpwatch: this kernel has no syscall tracepoints "
+		"(CONFIG_FTRACE_SYSCALLS): the processes' socket calls are not "
+		"traced\n");
+}
+
+bool syscalls_traceable(const struct tw_options *o)
+{
+	if (!o->classic && RAW_SYSCALLS)
+		return true;
+	return have_syscall_tracepoints(loader_tracefs(o->verbose));
+}
+
 void syscalls_select(struct tcpwatch_bpf *skel, const struct tw_options *o,
 		     bool classic)
 {
@@ -166,9 +180,7 @@ void syscalls_select(struct tcpwatch_bpf *skel, const struct tw_options *o,
 	}
 	events = loader_tracefs(o->verbose);
 	if (!have_syscall_tracepoints(events)) {
-		fprintf(stderr, "tcpwatch: this kernel has no syscall tracepoints "
-			"(CONFIG_FTRACE_SYSCALLS): the processes' socket calls "
-			"are not traced\n");
+		syscalls_say_untraced();
 		return;
 	}
 	select_syscalls(skel, events);

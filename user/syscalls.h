@@ -14,6 +14,16 @@ struct tw_syscalls {
 };
 
 /*
+ * Whether this kernel can trace the socket calls as o would (tp_btf on the
+ * raw syscall tracepoints on x86-64, else the per-syscall tracepoints):
+ * known before anything loads, so that --pid without them runs as
+ * --no-calls from the start (the recording's header says so). A tp_btf
+ * load refused later falls back to the per-syscall tracepoints unchecked.
+ */
+bool syscalls_traceable(const struct tw_options *o);
+/* The one line that says the socket calls are not traced, and why. */
+void syscalls_say_untraced(void);
+/*
  * Choose the call programs of skel before it loads: none without --pid or
  * with --no-calls;
  * with classic (or off x86-64), the per-syscall tracepoints, reporting each
