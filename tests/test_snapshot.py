@@ -71,7 +71,7 @@ def test_incident_at_attach(netns_peer, trace):
 
 def test_snapshot_in_text(netns_peer, trace):
     server = netns_peer("incident", env=FIN_ENV)
-    port, peers = server.hello["port"], server.hello["peers"]
+    peers = server.hello["peers"]
     t = trace("--pid", str(server.pid), "--duration", "1", json_output=False)
     t.wait()
     text = t.stdout.decode()
