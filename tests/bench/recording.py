@@ -68,14 +68,14 @@ class _Writer:
             % (ts, code, json.dumps(text), conn, CLIENT_PID, COMM, local[0], local[1],
                remote[0], remote[1]))
 
-    def connection(self, ts, conn, role, local, remote, states, codes):
+    def connection(self, ts, conn, role, local, remote, states, codes, retransmits=0):
         hist = ",".join('{"state":"%s","since_ns":%d,"ns":%d}' % s for s in states)
         self.f.write(
             '{"type":"connection","ts_ns":%d,"conn":%d,"role":"%s","pid":%d,"comm":"%s",'
             '"family":"AF_INET","saddr":"%s","sport":%d,"daddr":"%s","dport":%d,'
-            '"states":[%s],"codes":[%s]}\n'
+            '"retransmits":%d,"retransmits_unseen":0,"states":[%s],"codes":[%s]}\n'
             % (ts, conn, role, CLIENT_PID, COMM, local[0], local[1], remote[0], remote[1],
-               hist, ",".join('"%s"' % c for c in codes)))
+               retransmits, hist, ",".join('"%s"' % c for c in codes)))
 
     def summary(self):
         self.f.write('{"type":"summary","events":%d,"by_type":{%s},"lost":0,"filtered":0,'
@@ -140,7 +140,8 @@ def _aborted(w, n, ts, cport, retransmits):
     _state(w, t[3], "listener", server, client, "SYN_RECV", "ESTABLISHED", ssk)
     for i in range(retransmits):
         w.event("retransmit", t[3] + (i + 1) * 12_000_000, "connect", client, server,
-                ',"count":%d,"errno":null,"state":"ESTABLISHED"' % (i + 1), csk, cpu_pid=0)
+                ',"count":%d,"segments":1,"errno":null,"state":"ESTABLISHED"' % (i + 1),
+                csk, cpu_pid=0)
     base = t[3] + retransmits * 12_000_000
     t = t[:4] + [base + i * 4000 for i in range(1, 9)]
     _state(w, t[4], "connect", client, server, "ESTABLISHED", "CLOSE", csk)
@@ -161,7 +162,7 @@ def _aborted(w, n, ts, cport, retransmits):
               % (COMM, CLIENT_PID, *client, *server), 2 * n + 1, client, server)
     w.connection(t[6], 2 * n + 1, "active", ("0.0.0.0", cport), (server[0], 0), _timeline(
         [("SYN_SENT", t[0]), ("ESTABLISHED", t[2]), ("CLOSE", t[4])], t[6]),
-        ["rst_linger_abort"])
+        ["rst_linger_abort"], retransmits)
     w.explain(t[7], "peer_reset", "The peer reset %s:%d -> %s:%d (an RST arrived in "
               "ESTABLISHED, sent because TCP_STATE): %s (pid %d)'s next call on the "
               "socket fails with ECONNRESET." % (*server, *client, COMM, SERVER_PID),
