@@ -470,8 +470,13 @@ static __always_inline bool state_event(struct tw_event *e,
 	e->oldstate = old;
 	e->newstate = new;
 	read_endpoints(e, sk, direct);
-	/* Its whole count: the last attempts' events may have gone missing. */
-	if (new == TCP_CLOSE)
+	/*
+	 * Its whole count at the two points the analyzer takes it: at CLOSE,
+	 * where the last attempts' events may have gone missing; and as an
+	 * accepted socket is established, which starts with its request's
+	 * SYN-ACK retransmissions (reported on the listener) already counted.
+	 */
+	if (new == TCP_CLOSE || (old == TCP_SYN_RECV && new == TCP_ESTABLISHED))
 		e->value = BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
 	if (claim_owner(sk, old, new, e, &claimed))
 		admitted = admit(sk, e, &claimed, &o);

@@ -102,8 +102,9 @@ struct tw_event {
 	__u32 cpu_pid;		/* tgid on CPU when the hook ran: softirq work runs
 				 * in whatever task it interrupted (0: idle) */
 	__u32 netns;		/* network namespace inode */
-	__s32 value;		/* ERROR: errno; RETRANS and STATE to CLOSE: the
-				 * socket's retransmit count (total_retrans);
+	__s32 value;		/* ERROR: errno; RETRANS, STATE to CLOSE and
+				 * SYN_RECV to ESTABLISHED: the socket's
+				 * retransmit count (total_retrans);
 				 * CALL: return value (-errno) */
 	__u32 reason;		/* RST_SENT: enum sk_rst_reason; CALL: enum tw_call;
 				 * RETRANS with TW_F_HAS_REASON: errno of an

@@ -625,12 +625,14 @@ static void on_close_complete(struct analyzer *a, struct conn *c, int old)
  * this attempt's segments (0 in older recordings). A count grown by more
  * than that since the last one had attempts whose event never came: a hook
  * run the kernel skipped, or before 6.17 an attempt that failed. Their
- * outcome is unknown, so they are counted apart. sock_diag's count for a
- * socket present at attach is not total_retrans: no gap before the first.
+ * outcome is unknown, so they are counted apart. Only from a known count:
+ * a socket whose beginning was not seen (present at attach, or met mid-life
+ * tracing everything) had attempts before, and sock_diag's count is not
+ * total_retrans.
  */
 static void retrans_unseen_add(struct conn *c, long long n)
 {
-	if (n > 0 && (c->retrans_known || !c->at_attach))
+	if (n > 0 && (c->retrans_known || c->role != ROLE_UNKNOWN))
 		c->retrans_unseen = n + c->retrans_unseen >= UINT8_MAX ?
 				    UINT8_MAX : (__u8)(n + c->retrans_unseen);
 }
@@ -701,6 +703,14 @@ static void on_state(struct analyzer *a, struct conn *c, const struct tw_event *
 		tw = tw_find(a, &c->t, false);
 		if (tw)
 			tw_end(a, tw, CAUSE_REUSED);
+	}
+	/*
+	 * An accepted socket starts with its request's SYN-ACK retransmissions
+	 * counted (told as synack_retransmit, on the listener): its baseline.
+	 */
+	if (old == S_SYN_RECV && new == S_ESTABLISHED && (long long)e->value > c->retrans) {
+		c->retrans = e->value;
+		c->retrans_known = true;
 	}
 	if (new == S_CLOSE) {
 		retrans_at_close(c, e);
