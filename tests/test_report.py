@@ -116,6 +116,25 @@ def test_json_report_resets(tmp_path):
     assert [e for e in events if e["kind"] == "rst_received"]
 
 
+def test_report_counts_each_connections_retransmissions(tmp_path):
+    """A connection's retransmitted segments, as the kernel counted them (and
+    how many of them came with no event), in its header in every format."""
+    rec = tmp_path / "rec.jsonl"
+    text, _ = scenario_report(tmp_path, "data-retrans-timeout", "json", "--record", str(rec))
+    client = [c for c in json.loads(text)["connections"] if c["role"] == "active"]
+    assert len(client) == 1, client
+    n, unseen = client[0]["retransmits"], client[0]["retransmits_unseen"]
+    rows = [e for e in client[0]["events"] if e["kind"] == "retransmit"]
+    assert n >= 3 and n - unseen == len(rows), (n, unseen, rows)
+    words = "%d retransmissions" % n + (" (%d without an event)" % unseen if unseen else "")
+    for ext in ("txt", "md", "html"):
+        out = tmp_path / ("again." + ext)
+        p = subprocess.run([TCPWATCH, "report", str(rec), "-o", "/dev/null",
+                            "--report", str(out)], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        assert words in out.read_text(), ext
+
+
 def test_format_option_over_extension(tmp_path):
     text, _ = scenario_report(tmp_path, "connect-refused", "data", "--format", "md")
     assert text.startswith("# tcpwatch report\n")

@@ -695,6 +695,8 @@ void report_conn_done(struct report *r, const struct conn *c, __u64 end_ns)
 	}
 	k->role = c->role;
 	k->codes |= c->codes;
+	k->retrans = c->retrans;
+	k->retrans_unseen = c->retrans_unseen;
 	k->nhist = c->nhist < CONN_HIST ? c->nhist : CONN_HIST;
 	for (int i = 0; i < k->nhist; i++) {
 		struct conn_step h = conn_step(c, i);

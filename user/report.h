@@ -58,6 +58,8 @@ struct report_conn {
 	__u64 first_ts;
 	__u64 end_ts;		/* closed, or tracing ended */
 	__u64 codes;		/* explanation codes (bit per code) */
+	int retrans;		/* the kernel's count of its retransmitted segments */
+	unsigned int retrans_unseen;	/* of them, those no event told about */
 	int nhist;
 	struct { __u64 ts; __u8 old, new; } hist[CONN_HIST];
 	struct report_ev *ev;
@@ -309,6 +311,12 @@ struct report_event_words {
 void report_event_words(const struct report *r, const struct tw_event *e,
 			struct report_event_words *w);
 const char *report_role_name(enum conn_role role);
+/*
+ * "<sep>5 retransmissions (2 without an event)" for a connection header, ""
+ * for a connection without any.
+ */
+void report_retrans_str(char *buf, size_t len, const struct report_conn *c,
+			const char *sep);
 /* "pid 12, 13", "scenario all", ...: the summary's target line. */
 const char *report_target(const struct report *r);
 const char *report_scn_name(const struct report *r, int scn);

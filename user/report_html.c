@@ -485,7 +485,7 @@ static void lane(FILE *f, struct report_view *v, const struct report_conn *c,
 		 const struct scale *s, bool open, bool rich)
 {
 	const struct report_expl **x;
-	char tuple[160], id[48], a[32], b[32], d[32];
+	char tuple[160], id[48], a[32], b[32], d[32], rt[64];
 	size_t n = report_rows(v, c), nx;
 	__u64 t0, t1;
 
@@ -513,8 +513,9 @@ static void lane(FILE *f, struct report_view *v, const struct report_conn *c,
 	report_dur(d, sizeof(d), t1 - t0);
 	if (c->id)
 		fprintf(f, "connection #%llu · ", (unsigned long long)c->id);
-	fprintf(f, "%s · %s to %s (%s)%s</p>\n", report_role_name(c->role), a, b, d,
-		report_conn_open(c) ? " · still open when tracing ended" : "");
+	report_retrans_str(rt, sizeof(rt), c, " · ");
+	fprintf(f, "%s · %s to %s (%s)%s%s</p>\n", report_role_name(c->role), a, b, d,
+		report_conn_open(c) ? " · still open when tracing ended" : "", rt);
 	if (rich) {
 		explanations(f, x, nx);
 		timeline_table(f, v, c, n);

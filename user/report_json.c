@@ -315,6 +315,8 @@ static void connection(FILE *f, struct report_view *v, const struct report_conn 
 		tcp_state_name(report_conn_final(c)),
 		report_conn_open(c) ? "true" : "false",
 		report_conn_is_troubled(c) ? "true" : "false");
+	fprintf(f, ",\"retransmits\":%d,\"retransmits_unseen\":%u", c->retrans,
+		c->retrans_unseen);
 	for (int code = 0; code < CODE_MAX; code++)
 		if (c->codes & (1ULL << code))
 			snprintf(codes + strlen(codes), sizeof(codes) - strlen(codes),

@@ -154,11 +154,12 @@ static void timeline(FILE *f, struct report_view *v, const struct report_conn *c
 static void connection(FILE *f, struct report_view *v, const struct report_conn *c)
 {
 	const struct report_expl **x;
-	char tuple[160], a[32], b[32], d[32], id[48];
+	char tuple[160], a[32], b[32], d[32], id[48], rt[64];
 	__u64 t0, t1;
 	size_t nx;
 
 	report_tuple_str(tuple, sizeof(tuple), &c->t);
+	report_retrans_str(rt, sizeof(rt), c, " · ");
 	report_conn_span(c, &t0, &t1);
 	report_time(v->r, a, sizeof(a), t0, false);
 	report_time(v->r, b, sizeof(b), t1, false);
@@ -173,8 +174,8 @@ static void connection(FILE *f, struct report_view *v, const struct report_conn 
 	who(f, c->pid, c->comm);
 	fputs(" · ", f);
 	md(f, tuple);
-	fprintf(f, " · %s to %s (%s)%s\n", a, b, d,
-		report_conn_open(c) ? ", still open when tracing ended" : "");
+	fprintf(f, " · %s to %s (%s)%s%s\n", a, b, d,
+		report_conn_open(c) ? ", still open when tracing ended" : "", rt);
 	timeline(f, v, c);
 	x = report_conn_expl(v, c, &nx);
 	if (nx)

@@ -187,7 +187,7 @@ static void timeline(FILE *f, struct report_view *v, const struct report_conn *c
 static void connection(FILE *f, struct report_view *v, const struct report_conn *c)
 {
 	const struct report_expl **x;
-	char tuple[160], a[32], b[32], d[32];
+	char tuple[160], a[32], b[32], d[32], rt[64];
 	__u64 t0, t1;
 	size_t nx;
 
@@ -202,8 +202,9 @@ static void connection(FILE *f, struct report_view *v, const struct report_conn 
 		fputs("\n  # ", f);
 	fprintf(f, "%s, ", report_role_name(c->role));
 	who(f, c->pid, c->comm);
-	fprintf(f, ": %s\n     %s to %s (%s)%s\n", tuple, a, b, d,
-		report_conn_open(c) ? ", still open when tracing ended" : "");
+	report_retrans_str(rt, sizeof(rt), c, "; ");
+	fprintf(f, ": %s\n     %s to %s (%s)%s%s\n", tuple, a, b, d,
+		report_conn_open(c) ? ", still open when tracing ended" : "", rt);
 	timeline(f, v, c);
 	x = report_conn_expl(v, c, &nx);
 	for (size_t i = 0; i < nx; i++) {

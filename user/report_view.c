@@ -551,6 +551,20 @@ void report_event_words(const struct report *r, const struct tw_event *e,
 	event_describe(w->what, sizeof(w->what), e);
 }
 
+void report_retrans_str(char *buf, size_t len, const struct report_conn *c,
+			const char *sep)
+{
+	int n;
+
+	buf[0] = '\0';
+	if (c->retrans <= 0)
+		return;
+	n = snprintf(buf, len, "%s%d retransmission%s", sep, c->retrans,
+		     c->retrans == 1 ? "" : "s");
+	if (c->retrans_unseen && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, " (%u without an event)", c->retrans_unseen);
+}
+
 const char *report_role_name(enum conn_role role)
 {
 	static const char *const names[] = {
