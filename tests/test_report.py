@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import TCPWATCH, pair, pid_args, run_tcpwatch
+from conftest import TCPWATCH, pair, pid_args, run_tcpwatch, write_synthetic
 
 HOSTILE = "<b>\x1b[2J\"x\\|*_`"
 
@@ -133,6 +133,19 @@ def test_report_counts_each_connections_retransmissions(tmp_path):
                             "--report", str(out)], capture_output=True, text=True)
         assert p.returncode == 0, p.stderr
         assert words in out.read_text(), ext
+
+
+def test_state_held_at_the_end_with_no_time_in_it(tmp_path):
+    """A state entered as tracing ended has spent no time in it: its "in
+    state" column is ">" alone (it had printed whatever bytes followed)."""
+    rec = tmp_path / "rec.jsonl"
+    write_synthetic(rec, [(1, ("10.0.0.1", 1024), ("10.0.0.2", 443), 7, 2)])
+    out = tmp_path / "r.txt"
+    p = subprocess.run([TCPWATCH, "report", str(rec), "-o", "/dev/null", "--report",
+                        str(out)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    rows = [l for l in out.read_bytes().decode().splitlines() if "CLOSE -> SYN_SENT" in l]
+    assert len(rows) == 1 and re.search(r"SYN_SENT +> +CLOSE -> SYN_SENT$", rows[0]), rows
 
 
 def test_format_option_over_extension(tmp_path):

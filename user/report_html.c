@@ -452,7 +452,8 @@ static void timeline_pre(FILE *f, struct report_view *v, const struct report_con
 		report_time(v->r, when, sizeof(when), w->ts, false);
 		el[0] = '+';
 		report_dur(el + 1, sizeof(el) - 1, w->ts - t0);
-		dur[0] = w->open ? '>' : '\0';
+		/* ">": still in it when tracing ended (maybe no time yet). */
+		snprintf(dur, sizeof(dur), "%s", w->open ? ">" : "");
 		if (w->kind == ROW_STATE && w->in_state)
 			report_dur(dur + w->open, sizeof(dur) - 1, w->in_state);
 		fprintf(f, "%s %-10s %-12s %-10s ", when, el,

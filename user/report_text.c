@@ -169,7 +169,8 @@ static void timeline(FILE *f, struct report_view *v, const struct report_conn *c
 		report_time(v->r, when, sizeof(when), w->ts, false);
 		el[0] = '+';
 		report_dur(el + 1, sizeof(el) - 1, w->ts - t0);
-		dur[0] = w->open ? '>' : '\0';
+		/* ">": still in it when tracing ended (maybe no time yet). */
+		snprintf(dur, sizeof(dur), "%s", w->open ? ">" : "");
 		if (w->kind == ROW_STATE && w->in_state)
 			report_dur(dur + w->open, sizeof(dur) - 1, w->in_state);
 		fprintf(f, "     %-12s  ", when);
