@@ -329,14 +329,14 @@ struct trace_event_raw_tcp_event_sk_skb {
 	const void *skaddr;
 } __attribute__((preserve_access_index));
 
+#define classic_sk_skb(ctx, name, field)				\
+	(bpf_core_type_exists(struct trace_event_raw_##name) ?			\
+	 (const void *)BPF_CORE_READ((struct trace_event_raw_##name *)(ctx), field) : \
+	 (const void *)BPF_CORE_READ((struct trace_event_raw_tcp_event_sk_skb *)(ctx), field))
 #define classic_sk_skb_skaddr(ctx, name)					\
-	(bpf_core_type_exists(struct trace_event_raw_##name) ?			\
-	 (const struct sock *)BPF_CORE_READ((struct trace_event_raw_##name *)(ctx), skaddr) : \
-	 (const struct sock *)BPF_CORE_READ((struct trace_event_raw_tcp_event_sk_skb *)(ctx), skaddr))
+	((const struct sock *)classic_sk_skb(ctx, name, skaddr))
 #define classic_sk_skb_skbaddr(ctx, name)					\
-	(bpf_core_type_exists(struct trace_event_raw_##name) ?			\
-	 (const struct sk_buff *)BPF_CORE_READ((struct trace_event_raw_##name *)(ctx), skbaddr) : \
-	 (const struct sk_buff *)BPF_CORE_READ((struct trace_event_raw_tcp_event_sk_skb *)(ctx), skbaddr))
+	((const struct sk_buff *)classic_sk_skb(ctx, name, skbaddr))
 
 /* ---- state changes ---------------------------------------------------- */
 

@@ -316,6 +316,11 @@ def pid_args(*procs):
     return ["--pid", ",".join(str(p.pid) for p in procs)]
 
 
+def nft(ns, script):
+    """An nft script, run in network namespace ns."""
+    subprocess.run(["ip", "netns", "exec", ns, "nft", script], check=True)
+
+
 @contextlib.contextmanager
 def netns_losing_requests(prefix, port, longer_than, sysctls=()):
     """A network namespace (name yielded) with lo up, whose input drops the
@@ -329,11 +334,10 @@ def netns_losing_requests(prefix, port, longer_than, sysctls=()):
         for setting in sysctls:
             subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw", setting],
                            check=True)
-        subprocess.run(["ip", "netns", "exec", name, "nft",
-                        "add table ip tw; "
-                        "add chain ip tw in { type filter hook input priority 0; }; "
-                        "add rule ip tw in tcp dport %d ip length > %d drop"
-                        % (port, longer_than)], check=True)
+        nft(name, "add table ip tw; "
+                  "add chain ip tw in { type filter hook input priority 0; }; "
+                  "add rule ip tw in tcp dport %d ip length > %d drop"
+                  % (port, longer_than))
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name])

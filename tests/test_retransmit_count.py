@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import netns_counters, netns_losing_requests, pid_args
+from conftest import netns_counters, netns_losing_requests, nft, pid_args
 
 PORT = 5081
 BIG = 120
@@ -36,10 +36,6 @@ def go_on(prog):
 
 def said(prog):
     return prog.stdout.readline().strip()
-
-
-def nft(ns, script):
-    subprocess.run(["ip", "netns", "exec", ns, "nft", script], check=True)
 
 
 @pytest.fixture

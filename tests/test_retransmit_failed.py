@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import netns_counters, netns_losing_requests, pid_args
+from conftest import netns_counters, netns_losing_requests, nft, pid_args
 
 PORT = 5077
 # An IP packet above this carries the request (100 bytes of data); the
@@ -30,10 +30,6 @@ try:
 except OSError as e:
     print("errno", errno.errorcode[e.errno], flush=True)
 """ % (PORT, PORT)
-
-
-def nft(ns, script):
-    subprocess.run(["ip", "netns", "exec", ns, "nft", script], check=True)
 
 
 def kernel_tells_errors():

@@ -655,14 +655,18 @@ static void on_retrans(struct conn *c, const struct tw_event *e)
 }
 
 /*
- * The socket's whole count as it closed (e->value of the state change to
- * CLOSE; 0 in older recordings): the last attempts' events may be missing.
+ * The socket's whole count, which a state change carries at two points
+ * (0 in older recordings): at CLOSE, where the last attempts' events may
+ * be missing; and as an accepted socket is established, which starts with
+ * its request's SYN-ACK retransmissions counted (told as synack_retransmit,
+ * on the listener): its baseline, not attempts unseen.
  */
-static void retrans_at_close(struct conn *c, const struct tw_event *e)
+static void retrans_total(struct conn *c, const struct tw_event *e, bool baseline)
 {
 	if ((long long)e->value <= c->retrans)
 		return;
-	retrans_unseen_add(c, (long long)e->value - c->retrans);
+	if (!baseline)
+		retrans_unseen_add(c, (long long)e->value - c->retrans);
 	c->retrans = e->value;
 	c->retrans_known = true;
 }
@@ -704,16 +708,10 @@ static void on_state(struct analyzer *a, struct conn *c, const struct tw_event *
 		if (tw)
 			tw_end(a, tw, CAUSE_REUSED);
 	}
-	/*
-	 * An accepted socket starts with its request's SYN-ACK retransmissions
-	 * counted (told as synack_retransmit, on the listener): its baseline.
-	 */
-	if (old == S_SYN_RECV && new == S_ESTABLISHED && (long long)e->value > c->retrans) {
-		c->retrans = e->value;
-		c->retrans_known = true;
-	}
+	if (old == S_SYN_RECV && new == S_ESTABLISHED)
+		retrans_total(c, e, true);
 	if (new == S_CLOSE) {
-		retrans_at_close(c, e);
+		retrans_total(c, e, false);
 		on_close_complete(a, c, old);
 	}
 }
