@@ -91,6 +91,8 @@ def test_retransmission_dropped_on_output(netns, trace, hooks):
     failed = [e for e in retrans if e["errno"] is not None]
     assert sent and failed, retrans
     assert {e["errno"] for e in failed} == {"EPERM"}
+    # One 100-byte request: one segment an attempt, read from the kernel's skb.
+    assert {e["segments"] for e in retrans} == {1}, retrans
     # The failed ones come after the rule, every one of them.
     assert retrans.index(failed[0]) == len(sent)
     timeout = [e for e in t.events
