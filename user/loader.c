@@ -400,6 +400,11 @@ int loader_start(struct tw_loader *l, const struct tw_options *o)
 	return 0;
 }
 
+int loader_events_fd(const struct tw_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.events);
+}
+
 int loader_map_events(struct tw_loader *l, ring_buffer_sample_fn fn, void *ctx)
 {
 	int err;

@@ -32,6 +32,8 @@ int loader_start(struct tw_loader *l, const struct tw_options *o);
  */
 int loader_map_events(struct tw_loader *l, ring_buffer_sample_fn fn, void *ctx);
 void loader_stop(struct tw_loader *l);
+/* The ring buffer's map (after loader_start). */
+int loader_events_fd(const struct tw_loader *l);
 
 /*
  * The tracefs events directory classic tracepoints are found in, mounting

@@ -64,6 +64,9 @@ static const char usage_text[] =
 "  -b, --buffer SIZE         ring buffer size, power of two, K/M suffix\n"
 "                            (default 4M); events lost to a full buffer are\n"
 "                            counted and reported\n"
+"      --no-yield            keep the event reader at normal priority; by\n"
+"                            default it runs when a CPU is idle, and at\n"
+"                            normal priority only while its buffer fills\n"
 "      --classic             use classic tracepoints even where tp_btf works\n"
 "      --btf FILE            kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 "  -v, --verbose             show libbpf's messages\n"
@@ -97,6 +100,7 @@ static const struct option long_options[] = {
 	{ "version",	no_argument,	   NULL, 'V' },
 	{ "no-follow",	no_argument,	   NULL, 'F' },
 	{ "no-calls",	no_argument,	   NULL, 'N' },
+	{ "no-yield",	no_argument,	   NULL, 'I' },
 	{ "classic",	no_argument,	   NULL, 'C' },
 	{ "btf",	required_argument, NULL, 'B' },
 	{ "scenario",	required_argument, NULL, 'S' },
@@ -218,6 +222,7 @@ static int parse_one(struct tw_options *o, int c, char *arg, bool *done,
 	case 'v': o->verbose = true; return 0;
 	case 'F': o->follow = false; return 0;
 	case 'N': o->no_calls = true; return 0;
+	case 'I': o->no_yield = true; return 0;
 	case 'C': o->classic = true; return 0;
 	case 'B': o->btf_path = arg; return 0;
 	case 'S': o->scenario = arg; return 0;
@@ -258,6 +263,7 @@ static int check_report_options(const struct tw_options *o)
 		{ o->duration > 0, "--duration" }, { o->keep_going, "--keep-going" },
 		{ o->buffer_bytes != DEFAULT_BUFFER, "--buffer" },
 		{ o->classic, "--classic" }, { o->btf_path, "--btf" },
+		{ o->no_yield, "--no-yield" },
 		{ o->record, "--record" }, { o->stuck != DEFAULT_STUCK, "--stuck" },
 	};
 

@@ -43,6 +43,7 @@ struct tw_options {
 	bool keep_going;	/* keep tracing after the targets exit */
 	bool no_calls;		/* --pid without the targets' socket calls */
 	bool classic;		/* classic tracepoints even where tp_btf works */
+	bool no_yield;		/* the reader keeps normal priority (yield.c) */
 	bool verbose;
 };
 

@@ -15,25 +15,38 @@
 
 #include "proc.h"
 
-#define CAP_SYS_ADMIN	21
-#define CAP_PERFMON	38
-#define CAP_BPF		39
-
-bool proc_has_bpf_caps(void)
+/* The capabilities this process has in effect (CapEff), or -1 when unknown. */
+static long long cap_eff(void)
 {
-	unsigned long long eff = 0;
+	unsigned long long eff;
 	char line[256];
 	FILE *f = fopen("/proc/self/status", "re");
 
 	if (!f)
-		return geteuid() == 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
+			fclose(f);
+			return (long long)(eff & ~(1ULL << 63));
+		}
+	}
 	fclose(f);
-	if (eff & (1ULL << CAP_SYS_ADMIN))
-		return true;
-	return (eff & (1ULL << CAP_BPF)) && (eff & (1ULL << CAP_PERFMON));
+	return -1;
+}
+
+bool proc_has_cap(int cap)
+{
+	long long eff = cap_eff();
+
+	if (eff < 0)
+		return geteuid() == 0;
+	return eff & (1LL << cap);
+}
+
+bool proc_has_bpf_caps(void)
+{
+	return proc_has_cap(PROC_CAP_SYS_ADMIN) ||
+	       (proc_has_cap(PROC_CAP_BPF) && proc_has_cap(PROC_CAP_PERFMON));
 }
 
 bool proc_exists(pid_t pid)

@@ -7,6 +7,14 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
+/* Capabilities by number (linux/capability.h), those tcpwatch asks about. */
+#define PROC_CAP_SYS_NICE	23
+#define PROC_CAP_SYS_ADMIN	21
+#define PROC_CAP_PERFMON	38
+#define PROC_CAP_BPF		39
+
+/* Whether this process has capability cap in effect. */
+bool proc_has_cap(int cap);
 /* Whether this process may load and attach tracing BPF programs. */
 bool proc_has_bpf_caps(void);
 

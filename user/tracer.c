@@ -13,6 +13,7 @@
 #include "report.h"
 #include "snapshot.h"
 #include "tracer.h"
+#include "yield.h"
 
 #define POLL_MS		50	/* the BPF side wakes us only for a backlog */
 #define LOST_CHECK_NS	1000000000ULL
@@ -362,12 +363,16 @@ int tracer_run(struct tracer *t)
 {
 	__u64 start = now_ns(), next_lost = start + LOST_CHECK_NS;
 	__u64 deadline = ~0ULL, gone_at = 0, now;
-	int err;
+	struct yield y = { .on = false };
+	int err = 0;
 
 	if (t->opts->duration > 0)
 		deadline = start + (__u64)(t->opts->duration * 1e9);
 	emit_snapshot(t);
 	output_flush(t->out);
+	if (!t->opts->no_yield)
+		yield_start(&y, loader_events_fd(&t->loader),
+			    t->opts->buffer_bytes, t->opts->verbose);
 	while (!stop_signal) {
 		/*
 		 * poll() returns early only for a forced wake-up; it consumes
@@ -378,10 +383,14 @@ int tracer_run(struct tracer *t)
 			err = ring_buffer__consume(t->loader.rb);
 		record_flush(t->rec);
 		output_flush(t->out);
-		if (t->out->failed)
-			return 0;	/* a closed pipe ends the run; main says so */
+		yield_round(&y);
+		if (t->out->failed) {
+			err = 0;	/* a closed pipe ends the run; main says so */
+			break;
+		}
 		if (err < 0 && err != -EINTR)
-			return err;
+			break;
+		err = 0;
 		if (now_ns() >= next_lost) {
 			check_lost(t);
 			next_lost = now_ns() + LOST_CHECK_NS;
@@ -397,6 +406,9 @@ int tracer_run(struct tracer *t)
 		    (gone_at && now_ns() >= gone_at + EXIT_GRACE_NS))
 			break;
 	}
+	yield_stop(&y);
+	if (err || t->out->failed)
+		return err;
 	ring_buffer__consume(t->loader.rb);
 	now = now_ns();
 	record_end(t->rec, now);

@@ -316,7 +316,9 @@ class Config:
             return Tracer(self.name, [str(NOOP), "--pid-hooks"], "stderr")
         if k.startswith("tcpwatch"):
             argv = [str(TCPWATCH), "--json", "-o", str(path)]
-            if k == "tcpwatch-pid-other":
+            if k == "tcpwatch-all-noyield":
+                argv += ["--no-yield"]
+            elif k == "tcpwatch-pid-other":
                 argv += ["--pid", str(unrelated_pid)]
             elif k == "tcpwatch-pid-other-nocalls":
                 argv += ["--pid", str(unrelated_pid), "--no-calls"]
@@ -338,7 +340,7 @@ class Config:
         k = self.kind
         if k in ("none", "noop", "noop-pid"):
             return None
-        if k == "tcpwatch-all":
+        if k in ("tcpwatch-all", "tcpwatch-all-noyield"):
             return dict(result["expected"])
         if k == "tcpwatch-pid-self":
             return dict(result["expected_pid"])
@@ -860,6 +862,9 @@ def build_configs():
         # every process takes the traced path (the floor of both --pid runs).
         Config("noop-pid", "no-op BPF on --pid's hooks (floor)", "noop-pid"),
         Config("tcpwatch-all", "tcpwatch, everything, --json -o", "tcpwatch-all"),
+        # The same with the reader at normal priority: what yielding buys.
+        Config("tcpwatch-all-noyield", "tcpwatch, everything, --no-yield",
+               "tcpwatch-all-noyield"),
         Config("tcpwatch-pid-other", "tcpwatch --pid (unrelated)", "tcpwatch-pid-other"),
         # Without the syscall tracepoints: the floor is the no-op on the TCP hooks.
         Config("tcpwatch-pid-other-nocalls", "tcpwatch --pid --no-calls (unrelated)",
