@@ -735,6 +735,16 @@ static __always_inline void handle_retransmit(const struct sock *sk, __u8 type,
 	if (req) {
 		e.value = BPF_CORE_READ(req, num_retrans) + 1;
 		read_endpoints(&e, (const struct sock *)req, false);
+		/*
+		 * Whether the listener's accept queue was full: then the
+		 * handshake's last ACK was dropped for it. A Fast Open child
+		 * (SYN_RECV) retransmits its own SYN-ACK, from no queue.
+		 */
+		if (e.oldstate == TCP_LISTEN) {
+			e.arg = BPF_CORE_READ(sk, sk_ack_backlog);
+			e.arg2 = (__s32)BPF_CORE_READ(sk, sk_max_ack_backlog);
+			e.flags |= TW_F_QUEUE;
+		}
 	} else {
 		e.value = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
 		read_endpoints(&e, sk, false);

@@ -87,6 +87,9 @@ enum tw_owner_how {
 #define TW_F_SYNTHETIC		0x10	/* user space: a transition no hook shows
 					 * (TIME_WAIT), reconstructed; reason
 					 * holds the enum tw_cause */
+#define TW_F_QUEUE		0x20	/* SYNACK_RETRANS from a listener: arg and
+					 * arg2 are its accept queue's length and
+					 * backlog as the SYN-ACK went out */
 
 /*
  * One event. Largest members first and no hidden padding: the size is
@@ -111,8 +114,11 @@ struct tw_event {
 				 * attempt that did not go out (0: it did) */
 	__s32 fd;		/* CALL: the file descriptor */
 	__u32 arg;		/* CALL: see enum tw_call; RETRANS: segments this
-				 * attempt carried (0: not known) */
-	__s32 arg2;		/* CALL: see enum tw_call */
+				 * attempt carried (0: not known);
+				 * SYNACK_RETRANS with TW_F_QUEUE: the
+				 * listener's accept queue length */
+	__s32 arg2;		/* CALL: see enum tw_call; SYNACK_RETRANS with
+				 * TW_F_QUEUE: the listener's backlog */
 	__u32 pad2;
 	__u16 sport;
 	__u16 dport;

@@ -343,6 +343,68 @@ def netns_losing_requests(prefix, port, longer_than, sysctls=()):
         subprocess.run(["ip", "netns", "del", name])
 
 
+@contextlib.contextmanager
+def running(ns, script):
+    """The Python script, run in namespace ns until it ends (killed if not);
+    go_on() and said() talk to it over its standard input and output."""
+    prog = subprocess.Popen(["ip", "netns", "exec", ns, "python3", "-c", script],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        yield prog
+        prog.wait(10)
+    finally:
+        prog.kill()
+
+
+def go_on(prog):
+    prog.stdin.write("go\n")
+    prog.stdin.flush()
+
+
+def said(prog):
+    return prog.stdout.readline().strip()
+
+
+# A listener in a namespace accepts one connection of its own: it reads a
+# line once tcpwatch is attached and another once SYN-ACKs pass (see
+# through_lost_synacks); port and backlog are filled in by % (port, backlog, port).
+ACCEPT_ONE = r"""
+import socket, sys
+srv = socket.socket(); srv.bind(("127.0.0.1", %d)); srv.listen(%d)
+sys.stdin.readline()                          # tcpwatch is attached
+c = socket.socket(); c.settimeout(20)
+c.connect(("127.0.0.1", %d))                  # done once a SYN-ACK gets through
+p, _ = srv.accept()
+sys.stdin.readline()
+print("connected", flush=True)
+p.close(); c.close()
+"""
+
+
+def through_lost_synacks(ns, trace, port, script, first=None):
+    """Run script in namespace ns, traced with --pid, while the SYN-ACKs from
+    port are dropped on input (one that fails on output is neither counted
+    nor traced), until the kernel has retransmitted one; then let them pass.
+    The script reads a line when tcpwatch is attached and another once they
+    pass, and prints "connected" at the end (and first, if given, before the
+    SYN-ACKs pass). Returns the stopped trace and its SYN-ACK events."""
+    nft(ns, "add chain ip tw synack { type filter hook input priority -1; }; "
+            "add rule ip tw synack tcp sport %d tcp flags & (syn | ack) == syn | ack "
+            "drop" % port)
+    with running(ns, script) as prog:
+        t = trace(*pid_args(prog))
+        go_on(prog)
+        if first:
+            assert said(prog) == first
+        t.wait_for(lambda e: e["type"] == "synack_retransmit", timeout=10)
+        nft(ns, "delete chain ip tw synack")
+        go_on(prog)
+        assert said(prog) == "connected"
+    t.stop()
+    assert t.rc == 0, t.stderr
+    return t, [e for e in t.of_type("synack_retransmit") if e["sport"] == port]
+
+
 def netns_counters(ns):
     """The network namespace's own TCP counters (/proc/net/snmp and
     /proc/net/netstat), as {"Tcp:RetransSegs": n, "TcpExt:...": n}: what

@@ -5,37 +5,15 @@ event. Two sockets start with a count no retransmit event explains: an
 accepted one inherits its request's SYN-ACK retransmissions (reported as
 synack_retransmit, on the listener), and one met mid-life retransmitted
 before tcpwatch started. Neither is a missed event."""
-import contextlib
-import subprocess
 import time
 
 import pytest
 
-from conftest import netns_counters, netns_losing_requests, nft, pid_args
+from conftest import (ACCEPT_ONE, go_on, netns_counters, netns_losing_requests,
+                      running, said, through_lost_synacks)
 
 PORT = 5081
 BIG = 120
-
-
-@contextlib.contextmanager
-def running(ns, script):
-    """The Python script, run in namespace ns until it ends (killed if not)."""
-    prog = subprocess.Popen(["ip", "netns", "exec", ns, "python3", "-c", script],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        yield prog
-        prog.wait(10)
-    finally:
-        prog.kill()
-
-
-def go_on(prog):
-    prog.stdin.write("go\n")
-    prog.stdin.flush()
-
-
-def said(prog):
-    return prog.stdout.readline().strip()
 
 
 @pytest.fixture
@@ -44,32 +22,8 @@ def netns():
         yield name
 
 
-ACCEPTED = r"""
-import socket, sys
-srv = socket.socket(); srv.bind(("127.0.0.1", %d)); srv.listen(1)
-sys.stdin.readline()                          # tcpwatch is attached
-c = socket.socket(); c.settimeout(20)
-c.connect(("127.0.0.1", %d))                  # done once a SYN-ACK gets through
-p, _ = srv.accept()
-print("connected", flush=True)
-p.close(); c.close()
-""" % (PORT, PORT)
-
-
 def test_accepted_socket_starts_with_its_synack_retransmissions(netns, trace):
-    # Lost on input: a SYN-ACK that fails on output is neither counted nor traced.
-    nft(netns, "add chain ip tw synack { type filter hook input priority -1; }; "
-               "add rule ip tw synack tcp sport %d tcp flags & (syn | ack) == syn | ack "
-               "drop" % PORT)
-    with running(netns, ACCEPTED) as prog:
-        t = trace(*pid_args(prog))
-        go_on(prog)
-        t.wait_for(lambda e: e["type"] == "synack_retransmit", timeout=10)
-        nft(netns, "delete chain ip tw synack")
-        assert said(prog) == "connected"
-    t.stop()
-    assert t.rc == 0, t.stderr
-    synacks = [e for e in t.of_type("synack_retransmit") if e["sport"] == PORT]
+    t, synacks = through_lost_synacks(netns, trace, PORT, ACCEPT_ONE % (PORT, 1, PORT))
     accepted = [c for c in t.of_type("connection")
                 if c["role"] == "passive" and c["sport"] == PORT]
     assert synacks and len(accepted) == 1, t.codes()

@@ -87,6 +87,7 @@ static const char *const code_names[CODE_MAX] = {
 	[CODE_TIME_WAIT_BIND_CONFLICT] = "time_wait_bind_conflict",
 	[CODE_EPHEMERAL_PORT_EXHAUSTION] = "ephemeral_port_exhaustion",
 	[CODE_ACCEPT_QUEUE_OVERFLOW] = "accept_queue_overflow",
+	[CODE_SYNACK_UNANSWERED] = "synack_unanswered",
 	[CODE_TIME_WAIT_PILEUP] = "time_wait_pileup",
 	[CODE_RETRANSMIT_STORM] = "retransmit_storm",
 	[CODE_RST_STORM] = "rst_storm",
@@ -1018,23 +1019,54 @@ static void explain_reset(struct analyzer *a, struct conn *c)
 	a->now = now;
 }
 
-static void on_synack_retrans(struct analyzer *a, struct conn *c)
+/*
+ * A SYN-ACK sent again: the handshake's last ACK has not arrived. Only a
+ * full accept queue makes the kernel drop that ACK itself; the kernel
+ * reports the queue as the SYN-ACK goes out (recordings made before it
+ * did not have it: the queue is asked for then, live).
+ */
+static void on_synack_retrans(struct analyzer *a, struct conn *c,
+			      const struct tw_event *e)
 {
 	struct diag_sock d;
-	char w[64], s[160], q[64] = "";
+	char w[64], s[160], peer[64], q[64] = "";
+	bool full = true;
 
 	who(w, sizeof(w), c);
 	conn_str(s, sizeof(s), c);
-	if (!sockdiag_lookup(c->t.netns, c->t.family, c->t.saddr, c->t.sport,
-			     c->t.daddr, 0, &d) &&
-	    d.state == S_LISTEN)
+	if (e->oldstate == S_SYN_RECV) {
+		explain(a, c, CODE_SYNACK_UNANSWERED,
+			"%s retransmits the SYN-ACK of %s, a TCP Fast Open connection "
+			"(made at the SYN and queued for accept() at once): the "
+			"handshake's last ACK has not arrived. The SYN-ACK or the ACK was "
+			"lost on the way, or the client is gone.", w, s);
+		return;
+	}
+	if (e->flags & TW_F_QUEUE) {
+		full = e->arg > (__u32)e->arg2;
+		snprintf(q, sizeof(q), " (%u connections wait, backlog %d)", e->arg,
+			 e->arg2);
+	} else if (!sockdiag_lookup(c->t.netns, c->t.family, c->t.saddr, c->t.sport,
+				    c->t.daddr, 0, &d) && d.state == S_LISTEN) {
 		snprintf(q, sizeof(q), " (%u connections wait, backlog %u)", d.rqueue,
 			 d.wqueue);
-	explain(a, c, CODE_ACCEPT_QUEUE_OVERFLOW,
-		"The listener %s of %s retransmits SYN-ACKs: its accept queue is "
-		"full%s, so the kernel drops the handshake's last ACK and clients "
-		"stall. The application does not call accept() fast enough, or the "
-		"backlog is too small.", s, w, q);
+	}
+	if (full) {
+		explain(a, c, CODE_ACCEPT_QUEUE_OVERFLOW,
+			"The listener %s of %s retransmits SYN-ACKs: its accept queue is "
+			"full%s, so the kernel drops the handshake's last ACK and clients "
+			"stall. The application does not call accept() fast enough, or "
+			"the backlog is too small.", s, w, q);
+		return;
+	}
+	endpoint_str(peer, sizeof(peer), e->family, e->daddr, e->dport);
+	explain(a, c, CODE_SYNACK_UNANSWERED,
+		"The listener %s of %s retransmits a SYN-ACK to %s: the handshake's "
+		"last ACK has not arrived, and the accept queue has room%s, so the "
+		"kernel did not drop it for a full queue (if the queue was full a "
+		"moment ago, nstat's TcpExtListenOverflows says so). The SYN-ACK or "
+		"the ACK was lost on the way, or the client is gone: it gave up, or "
+		"its SYN was spoofed (a SYN flood).", s, w, peer, q);
 }
 
 static void on_destroy(struct analyzer *a, struct conn *c)
@@ -1208,7 +1240,7 @@ void analyzer_event(struct analyzer *a, const struct tw_event *e)
 		break;
 	case TW_EV_SYNACK_RETRANS:
 		if (c)
-			on_synack_retrans(a, c);
+			on_synack_retrans(a, c, e);
 		break;
 	case TW_EV_ERROR:
 		if (c)

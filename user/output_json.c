@@ -180,6 +180,10 @@ static void json_details(struct jline *l, const struct tw_event *e)
 		break;
 	case TW_EV_SYNACK_RETRANS:
 		jl_s64(l, ",\"count\":", e->value);
+		if (e->flags & TW_F_QUEUE) {
+			jl_s64(l, ",\"accept_queue\":", e->arg);
+			jl_s64(l, ",\"backlog\":", e->arg2);
+		}
 		break;
 	case TW_EV_ERROR:
 		jl_name(l, ",\"errno\":", errno_name(e->value, tmp, sizeof(tmp)));

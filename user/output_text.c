@@ -159,7 +159,11 @@ void event_describe(char *buf, size_t len, const struct tw_event *e)
 		}
 		break;
 	case TW_EV_SYNACK_RETRANS:
-		snprintf(buf, len, "SYN-ACK retransmit #%d", e->value);
+		if (e->flags & TW_F_QUEUE)
+			snprintf(buf, len, "SYN-ACK retransmit #%d, accept queue %u/%d",
+				 e->value, e->arg, e->arg2);
+		else
+			snprintf(buf, len, "SYN-ACK retransmit #%d", e->value);
 		break;
 	case TW_EV_ERROR:
 		snprintf(buf, len, "error %s", errno_name(e->value, tmp, sizeof(tmp)));

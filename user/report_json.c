@@ -228,6 +228,8 @@ static void event_fields(FILE *f, const struct report *r, const struct report_ev
 		break;
 	case TW_EV_SYNACK_RETRANS:
 		fprintf(f, ",\"count\":%d", e->value);
+		if (e->flags & TW_F_QUEUE)
+			fprintf(f, ",\"accept_queue\":%u,\"backlog\":%d", e->arg, e->arg2);
 		break;
 	case TW_EV_ERROR:
 		fprintf(f, ",\"errno\":\"%s\"", errno_name(e->value, tmp, sizeof(tmp)));
