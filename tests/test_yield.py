@@ -71,8 +71,13 @@ def test_reader_at_idle_priority_guard_at_normal(trace):
     t = trace("--port", "1")
     wait_for_threads(t.proc.pid, {"tcpwatch": SCHED_IDLE, "tcpwatch-guard": SCHED_OTHER})
     # The guard takes Ctrl-C: a starved reader could not run the handler.
-    assert blocked(t.proc.pid, "tcpwatch") == [True, True]
+    # (A new thread shows every signal blocked until it has first run.)
+    deadline = time.monotonic() + 5
+    while blocked(t.proc.pid, "tcpwatch-guard") != [False, False] and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
     assert blocked(t.proc.pid, "tcpwatch-guard") == [False, False]
+    assert blocked(t.proc.pid, "tcpwatch") == [True, True]
     t.stop()
     assert t.rc == 0, t.stderr
 

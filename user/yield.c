@@ -56,8 +56,8 @@ static int set_policy(pid_t tid, int policy)
 /* Bytes the BPF side has handed over that the reader has not consumed. */
 static __u64 backlog(const struct yield *y)
 {
-	__u64 prod = __atomic_load_n(y->prod, __ATOMIC_ACQUIRE);
-	__u64 cons = __atomic_load_n(y->cons, __ATOMIC_ACQUIRE);
+	unsigned long prod = __atomic_load_n(y->prod, __ATOMIC_ACQUIRE);
+	unsigned long cons = __atomic_load_n(y->cons, __ATOMIC_ACQUIRE);
 
 	return prod - cons;
 }

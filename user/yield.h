@@ -13,7 +13,8 @@
  * buffer fills or the reader falls behind (yield.c says why).
  */
 struct yield {
-	const __u64 *cons, *prod;	/* the ring's positions, mapped read-only */
+	/* The ring's positions (the kernel's unsigned longs), mapped read-only. */
+	const unsigned long *cons, *prod;
 	__u64 size;			/* the ring's data size in bytes */
 	__u64 round_ns;			/* the reader's last round (CLOCK_MONOTONIC) */
 	unsigned int boosts;		/* times the guard raised the reader */
