@@ -336,6 +336,9 @@ def test_listen_backlog(runs):
     assert synacks
     # The kernel's own view as each SYN-ACK went out: the queue was full.
     assert all(e["accept_queue"] > e["backlog"] for e in synacks), synacks
+    x = r.explained("accept_queue_overflow")[0]
+    port = synacks[0]["sport"]
+    assert "The listener 127.0.0.1:%d of server" % port in x["text"], x["text"]
     assert [e for e in r.kernel("retransmit") if e["state"] == "SYN_SENT"]
     assert not r.calls("accept")
 

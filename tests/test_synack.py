@@ -37,6 +37,7 @@ def test_lost_synack_with_room_in_the_queue(netns, trace):
     x = [e for e in t.of_type("explain") if e["code"] == "synack_unanswered"][0]
     client = "127.0.0.1:%d" % synacks[0]["dport"]
     assert x["sport"] == PORT and client in x["text"]
+    assert x["text"].startswith("The listener 127.0.0.1:%d of python3" % PORT), x["text"]
     assert "(0 connections wait, backlog %d)" % BACKLOG in x["text"]
 
 

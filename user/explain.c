@@ -1029,12 +1029,12 @@ static void on_synack_retrans(struct analyzer *a, struct conn *c,
 			      const struct tw_event *e)
 {
 	struct diag_sock d;
-	char w[64], s[160], peer[64], q[64] = "";
+	char w[64], s[160], local[64], peer[64], q[64] = "";
 	bool full = true;
 
 	who(w, sizeof(w), c);
-	conn_str(s, sizeof(s), c);
 	if (e->oldstate == S_SYN_RECV) {
+		conn_str(s, sizeof(s), c);
 		explain(a, c, CODE_SYNACK_UNANSWERED,
 			"%s retransmits the SYN-ACK of %s, a TCP Fast Open connection "
 			"(made at the SYN and queued for accept() at once): the "
@@ -1051,12 +1051,14 @@ static void on_synack_retrans(struct analyzer *a, struct conn *c,
 		snprintf(q, sizeof(q), " (%u connections wait, backlog %u)", d.rqueue,
 			 d.wqueue);
 	}
+	/* A listener has no remote end: its local one names it. */
+	endpoint_str(local, sizeof(local), c->t.family, c->t.saddr, c->t.sport);
 	if (full) {
 		explain(a, c, CODE_ACCEPT_QUEUE_OVERFLOW,
 			"The listener %s of %s retransmits SYN-ACKs: its accept queue is "
 			"full%s, so the kernel drops the handshake's last ACK and clients "
 			"stall. The application does not call accept() fast enough, or "
-			"the backlog is too small.", s, w, q);
+			"the backlog is too small.", local, w, q);
 		return;
 	}
 	endpoint_str(peer, sizeof(peer), e->family, e->daddr, e->dport);
@@ -1066,7 +1068,7 @@ static void on_synack_retrans(struct analyzer *a, struct conn *c,
 		"kernel did not drop it for a full queue (if the queue was full a "
 		"moment ago, nstat's TcpExtListenOverflows says so). The SYN-ACK or "
 		"the ACK was lost on the way, or the client is gone: it gave up, or "
-		"its SYN was spoofed (a SYN flood).", s, w, peer, q);
+		"its SYN was spoofed (a SYN flood).", local, w, peer, q);
 }
 
 static void on_destroy(struct analyzer *a, struct conn *c)
