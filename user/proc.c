@@ -15,32 +15,21 @@
 
 #include "proc.h"
 
-/* The capabilities this process has in effect (CapEff), or -1 when unknown. */
-static long long cap_eff(void)
+bool proc_has_cap(int cap)
 {
 	unsigned long long eff;
 	char line[256];
 	FILE *f = fopen("/proc/self/status", "re");
+	bool found = false;
 
 	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
-			fclose(f);
-			return (long long)(eff & ~(1ULL << 63));
-		}
-	}
-	fclose(f);
-	return -1;
-}
-
-bool proc_has_cap(int cap)
-{
-	long long eff = cap_eff();
-
-	if (eff < 0)
 		return geteuid() == 0;
-	return eff & (1LL << cap);
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(f);
+	if (!found)
+		return geteuid() == 0;
+	return eff & (1ULL << cap);
 }
 
 bool proc_has_bpf_caps(void)

@@ -47,7 +47,7 @@ bool tracer_interrupted(void)
 	return stop_signal != 0;
 }
 
-static __u64 now_ns(void)
+__u64 tracer_now_ns(void)
 {
 	struct timespec ts;
 
@@ -213,7 +213,7 @@ static void check_lost(struct tracer *t)
 	__u64 lost = loader_counter(&t->loader, TW_CNT_LOST);
 
 	if (lost > t->stats.lost) {
-		__u64 now = now_ns();
+		__u64 now = tracer_now_ns();
 
 		record_lost(t->rec, now, lost - t->stats.lost, lost);
 		output_lost(t->out, now, lost - t->stats.lost, lost);
@@ -258,7 +258,7 @@ int tracer_start(struct tracer *t, const struct tw_options *o, struct tw_output 
 		t->sink = (struct analyzer_ops){ .event = print_event,
 			.explain = print_explain, .conn_done = print_connection,
 			.ctx = out };
-	begin = now_ns();
+	begin = tracer_now_ns();
 	record_start(t->rec, begin);
 	if (t->report) {
 		report_attach(t->report, &t->sink);
@@ -332,7 +332,7 @@ static void take_snapshot(struct tracer *t)
 		if (target_alive(t, i))
 			sockdiag_remember_netns(proc_netns(t->opts->pids[i]),
 						t->opts->pids[i]);
-	err = snapshot_take(t->opts->pids, t->opts->npids, now_ns(),
+	err = snapshot_take(t->opts->pids, t->opts->npids, tracer_now_ns(),
 			    snapshot_keep, t);
 	if (err < 0 && t->opts->verbose)
 		fprintf(stderr, "tcpwatch: cannot list the sockets held at attach: %s\n",
@@ -361,7 +361,7 @@ static void emit_snapshot(struct tracer *t)
 
 int tracer_run(struct tracer *t)
 {
-	__u64 start = now_ns(), next_lost = start + LOST_CHECK_NS;
+	__u64 start = tracer_now_ns(), next_lost = start + LOST_CHECK_NS;
 	__u64 deadline = ~0ULL, gone_at = 0, now;
 	struct yield y = { .on = false };
 	int err = 0;
@@ -391,26 +391,26 @@ int tracer_run(struct tracer *t)
 		if (err < 0 && err != -EINTR)
 			break;
 		err = 0;
-		if (now_ns() >= next_lost) {
+		if (tracer_now_ns() >= next_lost) {
 			check_lost(t);
-			next_lost = now_ns() + LOST_CHECK_NS;
+			next_lost = tracer_now_ns() + LOST_CHECK_NS;
 		}
-		now = now_ns();
+		now = tracer_now_ns();
 		if (analyzer_tick_due(t->an, now)) {
 			record_tick(t->rec, now);
 			analyzer_tick(t->an, now);
 		}
 		if (!gone_at && !t->opts->keep_going && targets_gone(t))
-			gone_at = now_ns();
-		if (now_ns() >= deadline ||
-		    (gone_at && now_ns() >= gone_at + EXIT_GRACE_NS))
+			gone_at = tracer_now_ns();
+		if (tracer_now_ns() >= deadline ||
+		    (gone_at && tracer_now_ns() >= gone_at + EXIT_GRACE_NS))
 			break;
 	}
 	yield_stop(&y);
 	if (err || t->out->failed)
 		return err;
 	ring_buffer__consume(t->loader.rb);
-	now = now_ns();
+	now = tracer_now_ns();
 	record_end(t->rec, now);
 	analyzer_end(t->an, now);
 	return 0;
@@ -419,7 +419,7 @@ int tracer_run(struct tracer *t)
 void tracer_stop(struct tracer *t)
 {
 	/* One instant for the recording and the report: a replay gives the same. */
-	__u64 stop_ns = now_ns();
+	__u64 stop_ns = tracer_now_ns();
 
 	if (t->started) {
 		check_lost(t);

@@ -43,6 +43,8 @@ struct tracer {
 /* SIGINT/SIGTERM end tracer_run(); SIGPIPE is turned into EPIPE. */
 void tracer_install_signals(void);
 bool tracer_interrupted(void);
+/* CLOCK_MONOTONIC in ns: the clock of the BPF side's event times. */
+__u64 tracer_now_ns(void);
 
 /* Attach and print the start line. Prints why and returns -errno on failure. */
 int tracer_start(struct tracer *t, const struct tw_options *o, struct tw_output *out);

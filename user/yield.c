@@ -38,14 +38,6 @@
 #define STALE_NS	1000000000ULL	/* a round this old: the reader is starved */
 #define FRESH_NS	100000000ULL	/* a round this recent: it is running */
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
 static int set_policy(pid_t tid, int policy)
 {
 	struct sched_param p = { .sched_priority = 0 };
@@ -69,7 +61,8 @@ static void *guard_main(void *arg)
 
 	while (!__atomic_load_n(&y->stop, __ATOMIC_ACQUIRE)) {
 		__u64 waiting = backlog(y);
-		__u64 age = mono_ns() - __atomic_load_n(&y->round_ns, __ATOMIC_ACQUIRE);
+		__u64 round = __atomic_load_n(&y->round_ns, __ATOMIC_ACQUIRE);
+		__u64 age = tracer_now_ns() - round;
 		bool stopping = tracer_interrupted();
 
 		if (!y->boosted &&
@@ -164,7 +157,7 @@ int yield_start(struct yield *y, int ring_fd, __u64 ring_size, bool verbose)
 	y->size = ring_size;
 	y->verbose = verbose;
 	y->reader = (pid_t)syscall(SYS_gettid);
-	y->round_ns = mono_ns();
+	y->round_ns = tracer_now_ns();
 	/* Without it, a reader at idle priority could never be raised again. */
 	if (!proc_has_cap(PROC_CAP_SYS_NICE)) {
 		err = -EPERM;
@@ -196,7 +189,7 @@ out_say:
 void yield_round(struct yield *y)
 {
 	if (y->on)
-		__atomic_store_n(&y->round_ns, mono_ns(), __ATOMIC_RELEASE);
+		__atomic_store_n(&y->round_ns, tracer_now_ns(), __ATOMIC_RELEASE);
 }
 
 void yield_stop(struct yield *y)
