@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import conftest
 from conftest import pid_args
 
 SCHED_OTHER, SCHED_IDLE = 0, 5
@@ -88,6 +89,19 @@ def test_no_yield_keeps_one_reader_at_normal_priority(trace):
     assert threads(t.proc.pid) == {"tcpwatch": SCHED_OTHER}
     t.stop()
     assert t.rc == 0, t.stderr
+
+
+def test_without_cap_sys_nice_the_reader_keeps_normal_priority(trace, monkeypatch):
+    """Idle priority could not be left again without CAP_SYS_NICE: tcpwatch
+    does not yield, and -v says why."""
+    monkeypatch.setattr(conftest, "TCPWATCH_ARGV", lambda *args: [
+        "setpriv", "--bounding-set=-sys_nice"] + conftest.tcpwatch_argv(*args))
+    t = trace("--port", "1", "-v")
+    time.sleep(0.3)
+    assert threads(t.proc.pid) == {"tcpwatch": SCHED_OTHER}
+    t.stop()
+    assert t.rc == 0, t.stderr
+    assert "the reader keeps normal priority: no CAP_SYS_NICE" in t.stderr
 
 
 def test_saturated_host_loses_nothing(peers, trace):
